@@ -1,0 +1,255 @@
+import type { PGlite } from '@electric-sql/pglite'
+import type { Pool } from 'pg'
+import { z } from 'zod'
+import { ConfigError } from './errors.js'
+
+/** Largest dimension an HNSW index on a `vector` column accepts (pgvector's limit). */
+export const MAX_INDEXED_DIMENSIONS = 2000
+
+const poolSchema = z
+  .object({
+    max: z.number().int().min(1).max(10_000).default(10),
+    min: z.number().int().min(0).default(0),
+    idleTimeoutMs: z.number().int().min(0).default(10_000),
+    connectionTimeoutMs: z.number().int().min(1).default(5_000),
+    statementTimeoutMs: z.number().int().min(0).default(0),
+    applicationName: z.string().min(1).max(63).default('stratum-data'),
+  })
+  .strict()
+  .refine((p) => p.min <= p.max, { message: 'min must not exceed max', path: ['min'] })
+
+const pemSchema = z.union([z.string().min(1), z.instanceof(Buffer)])
+
+const tlsSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      ca: pemSchema.optional(),
+      cert: pemSchema.optional(),
+      key: pemSchema.optional(),
+      servername: z.string().optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .strict(),
+])
+
+const postgresUrl = z.string().superRefine((value, ctx) => {
+  let protocol: string
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'is not a valid URL (expected postgres://user:password@host:port/database)',
+    })
+    return
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: 'must start with postgres:// or postgresql://' })
+  }
+})
+
+const isPool = (value: unknown): value is Pool =>
+  typeof value === 'object' && value !== null && 'connect' in value && 'totalCount' in value
+const isPGlite = (value: unknown): value is PGlite =>
+  typeof value === 'object' && value !== null && 'exec' in value && 'waitReady' in value
+
+const databaseSchema = z
+  .object({
+    dir: z.string().min(1).optional(),
+    client: z
+      .custom<Pool | PGlite>((v) => isPool(v) || isPGlite(v), {
+        message: 'must be a pg Pool or a PGlite instance',
+      })
+      .optional(),
+    pool: poolSchema.default(poolSchema.parse({})),
+    tls: tlsSchema.optional(),
+  })
+  .strict()
+
+const optionsSchema = z
+  .object({
+    databaseUrl: postgresUrl.optional(),
+    database: databaseSchema.default(databaseSchema.parse({})),
+    embeddings: z
+      .object({
+        dimensions: z.number().int().min(1).max(MAX_INDEXED_DIMENSIONS).default(1536),
+      })
+      .strict()
+      .default({ dimensions: 1536 }),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const given = [
+      o.databaseUrl && 'databaseUrl',
+      o.database.dir && 'database.dir',
+      o.database.client && 'database.client',
+    ].filter(Boolean)
+    if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `give only one of ${given.join(', ')}`,
+        path: ['databaseUrl'],
+      })
+    }
+  })
+
+/** Options of `createDataLayer()`, as the caller writes them (every field optional). */
+export type DataLayerOptions = z.input<typeof optionsSchema>
+/** Options after validation, with every default filled in. */
+export type ResolvedOptions = z.output<typeof optionsSchema>
+/** TLS settings for a Postgres server connection. */
+export type TlsOptions = z.input<typeof tlsSchema>
+/** Connection pool settings for a Postgres server. */
+export type PoolOptions = z.input<typeof poolSchema>
+
+/**
+ * Validates options and fills in defaults; throws a `CONFIG` error naming the first bad
+ * option. Values are never echoed (they may be secrets).
+ * @internal
+ */
+export function resolveOptions(options: DataLayerOptions = {}): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options)
+  if (parsed.success) return parsed.data
+  const described = parsed.error.issues.map((issue) => {
+    const path = issue.path.join('.') || '(options)'
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown option(s) ${issue.keys.join(', ')}`
+        : issue.message
+    return `${path}: ${message}`
+  })
+  throw new ConfigError(`Invalid stratum-data options: ${described.join('; ')}`)
+}
+
+type EnvKind = 'string' | 'int' | 'boolean'
+
+/** One environment variable read by `createDataLayer.fromEnv()`. */
+export interface EnvVariable {
+  readonly name: string
+  readonly path: readonly string[]
+  readonly kind: EnvKind
+  readonly description: string
+}
+
+/** Every environment variable `createDataLayer.fromEnv()` reads, with the option it sets. */
+export const ENV_VARIABLES: readonly EnvVariable[] = [
+  {
+    name: 'DATABASE_URL',
+    path: ['databaseUrl'],
+    kind: 'string',
+    description: 'Postgres server URL; unset means embedded PGlite',
+  },
+  {
+    name: 'STRATUM_DATA_DIR',
+    path: ['database', 'dir'],
+    kind: 'string',
+    description: 'directory for the embedded PGlite database; unset means in memory',
+  },
+  {
+    name: 'DATABASE_POOL_MAX',
+    path: ['database', 'pool', 'max'],
+    kind: 'int',
+    description: 'most connections in the pool',
+  },
+  {
+    name: 'DATABASE_POOL_MIN',
+    path: ['database', 'pool', 'min'],
+    kind: 'int',
+    description: 'connections kept open when idle',
+  },
+  {
+    name: 'DATABASE_IDLE_TIMEOUT_MS',
+    path: ['database', 'pool', 'idleTimeoutMs'],
+    kind: 'int',
+    description: 'close a connection idle this long',
+  },
+  {
+    name: 'DATABASE_CONNECT_TIMEOUT_MS',
+    path: ['database', 'pool', 'connectionTimeoutMs'],
+    kind: 'int',
+    description: 'give up connecting after this long',
+  },
+  {
+    name: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    path: ['database', 'pool', 'statementTimeoutMs'],
+    kind: 'int',
+    description: 'cancel statements running longer (0: no limit)',
+  },
+  {
+    name: 'DATABASE_APPLICATION_NAME',
+    path: ['database', 'pool', 'applicationName'],
+    kind: 'string',
+    description: 'application_name shown in pg_stat_activity',
+  },
+  {
+    name: 'DATABASE_TLS',
+    path: ['database', 'tls'],
+    kind: 'boolean',
+    description: 'connect with TLS, verifying the server certificate',
+  },
+  {
+    name: 'STRATUM_EMBEDDING_DIMENSIONS',
+    path: ['embeddings', 'dimensions'],
+    kind: 'int',
+    description: 'dimension of chat_vectors.embedding',
+  },
+]
+
+function parseEnvValue(variable: EnvVariable, raw: string): unknown {
+  switch (variable.kind) {
+    case 'string':
+      return raw
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim()))
+        throw new ConfigError(`${variable.name} must be a whole number`)
+      return Number.parseInt(raw, 10)
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true
+      if (['0', 'false', 'no', 'off'].includes(v)) return false
+      throw new ConfigError(`${variable.name} must be true or false`)
+    }
+  }
+}
+
+/**
+ * Reads options from environment variables (see {@link ENV_VARIABLES}); `overrides` win.
+ * @internal
+ */
+export function optionsFromEnv(
+  env: Record<string, string | undefined>,
+  overrides: DataLayerOptions = {},
+): DataLayerOptions {
+  const options: Record<string, unknown> = {}
+  for (const variable of ENV_VARIABLES) {
+    const raw = env[variable.name]
+    if (raw === undefined || raw === '') continue
+    let target = options
+    for (const key of variable.path.slice(0, -1)) {
+      target[key] ??= {}
+      target = target[key] as Record<string, unknown>
+    }
+    target[variable.path.at(-1)!] = parseEnvValue(variable, raw)
+  }
+  return deepMerge(options, overrides as Record<string, unknown>) as DataLayerOptions
+}
+
+function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key]
+    out[key] = isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value
+  }
+  return out
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+  )
+}

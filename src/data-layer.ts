@@ -1,0 +1,351 @@
+import type { PgTable } from 'drizzle-orm/pg-core'
+import {
+  type DataLayerOptions,
+  optionsFromEnv,
+  type ResolvedOptions,
+  resolveOptions,
+} from './config.js'
+import type { DatabaseConnection, StratumDatabase, StratumTransaction } from './db/connection.js'
+import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
+import { mapDatabaseError } from './db/map-database-error.js'
+import { coreMigrationsFolder, readMigrationFolder } from './db/migration-files.js'
+import {
+  applyMigrations,
+  type MigrateResult,
+  type MigrationSet,
+  type MigrationStatus,
+  readMigrationStatus,
+} from './db/migrator.js'
+import { openPGlite } from './db/pglite-connection.js'
+import { openPostgres } from './db/postgres-connection.js'
+import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
+import { DimensionMismatchError, StratumError } from './errors.js'
+import type { HealthReport } from './health.js'
+import { ChatsRepository } from './repositories/chats-repository.js'
+import { MessagesRepository } from './repositories/messages-repository.js'
+import { Repository } from './repositories/repository.js'
+import type { RepositoryContext } from './repositories/repository-context.js'
+import {
+  defineTable,
+  type TableDefinition,
+  type TableSchemas,
+} from './repositories/table-definition.js'
+import { UsersRepository } from './repositories/users-repository.js'
+import { VectorStore } from './repositories/vectors-repository.js'
+import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
+import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
+import { EMBEDDING_DIMENSIONS_TOKEN } from './schema/embedding-column.js'
+import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
+
+/** Isolation and access mode of a transaction. */
+export interface TransactionOptions {
+  isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
+  accessMode?: 'read only' | 'read write'
+}
+
+/** The repositories, the same on the data layer and inside a transaction. */
+export interface Repositories {
+  readonly users: UsersRepository
+  readonly chats: ChatsRepository
+  readonly messages: MessagesRepository
+  readonly vectors: VectorStore
+  /**
+   * A repository over any other Drizzle table with a single-column primary key, with the
+   * same validation (drizzle-zod schemas unless you pass your own) and error mapping.
+   */
+  repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T>
+}
+
+/** The handle passed to a `data.transaction()` callback: repositories bound to it. */
+export interface TransactionScope extends Repositories {
+  /** The Drizzle transaction, for queries the repositories do not cover. */
+  readonly db: StratumTransaction
+  /** Runs `fn` in a savepoint: its failure rolls back only its own work. */
+  transaction<T>(fn: (tx: TransactionScope) => Promise<T>): Promise<T>
+}
+
+/** Everything an application's data needs, from one `createDataLayer()` call. */
+export interface DataLayer extends Repositories {
+  /** Which Postgres runs underneath: embedded PGlite or a server. */
+  readonly backend: 'pglite' | 'postgres'
+  /** The typed Drizzle database (the same type on both backends). */
+  readonly db: StratumDatabase
+  /** The configured embedding dimension. */
+  readonly embeddingDimensions: number
+  /**
+   * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
+   * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
+   * `TRANSACTION_MISUSE` there instead of deadlocking.
+   */
+  transaction<T>(fn: (tx: TransactionScope) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<MigrateResult>
+  /** Lists applied and pending migrations. */
+  migrationStatus(): Promise<MigrationStatus>
+  /** Checks every part and reports status, latency and pool figures; never throws. */
+  health(): Promise<HealthReport>
+  /** Closes every connection; later calls do nothing. */
+  close(): Promise<void>
+}
+
+interface LayerState {
+  closed: boolean
+}
+
+const CORE_DEFINITIONS = {
+  users: defineTable(users, { insert: userInsertSchema, update: userUpdateSchema }),
+  chats: defineTable(chats, { insert: chatInsertSchema, update: chatUpdateSchema }),
+  messages: defineTable(chatMessages, { insert: messageInsertSchema, update: messageUpdateSchema }),
+}
+
+function assertOpen(state: LayerState, operation: string): void {
+  if (state.closed) throw new StratumError('CLOSED', `${operation} was called after data.close()`)
+}
+
+function buildRepositories(context: RepositoryContext): Repositories {
+  const definitions = new WeakMap<PgTable, TableDefinition>()
+  const repositories = new WeakMap<PgTable, Repository<PgTable>>()
+  return {
+    users: new UsersRepository(context, CORE_DEFINITIONS.users),
+    chats: new ChatsRepository(context, CORE_DEFINITIONS.chats),
+    messages: new MessagesRepository(context, CORE_DEFINITIONS.messages),
+    vectors: new VectorStore(context),
+    repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T> {
+      if (!schemas) {
+        const cached = repositories.get(table)
+        if (cached) return cached as unknown as Repository<T>
+      }
+      let definition = definitions.get(table)
+      if (!definition || schemas) {
+        definition = defineTable(table, schemas)
+        if (!schemas) definitions.set(table, definition)
+      }
+      const repository = new Repository(context, definition as TableDefinition<T>)
+      if (!schemas) repositories.set(table, repository as unknown as Repository<PgTable>)
+      return repository
+    },
+  }
+}
+
+async function openConnection(options: ResolvedOptions): Promise<DatabaseConnection> {
+  const { database } = options
+  const client = database.client
+  if (client && 'totalCount' in client) {
+    return openPostgres({ client, pool: database.pool, tls: database.tls, onIdleError: () => {} })
+  }
+  if (options.databaseUrl) {
+    return openPostgres({
+      url: options.databaseUrl,
+      pool: database.pool,
+      tls: database.tls,
+      // An idle pooled connection that dies is dropped by the pool; the next query
+      // reconnects. Without a listener the error would crash the process.
+      onIdleError: () => {},
+    })
+  }
+  return openPGlite({ dir: database.dir, client: client as never })
+}
+
+async function checkDimensions(connection: DatabaseConnection, configured: number): Promise<void> {
+  const actual = await readEmbeddingDimensions(connection)
+  if (actual !== undefined && actual !== configured)
+    throw new DimensionMismatchError(configured, actual)
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StratumError('TIMEOUT', `${what} did not answer within ${ms} ms`)),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Creates the data layer. With no options it runs in-process on PGlite with pgvector (in
+ * memory); with `databaseUrl` it uses a `pg` pool. Options are validated first (a bad
+ * one throws `CONFIG`), then the database is reached (`UNAVAILABLE` if it cannot be) and
+ * its embedding dimension checked (`DIMENSION_MISMATCH`).
+ *
+ * @example
+ * ```ts
+ * import { createDataLayer } from 'stratum-data'
+ *
+ * const data = await createDataLayer()               // embedded
+ * // const data = await createDataLayer({ databaseUrl: process.env.DATABASE_URL })
+ * await data.migrate()
+ * const user = await data.users.create({ email: 'ada@example.com', firstName: 'Ada' })
+ * await data.close()
+ * ```
+ */
+async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<DataLayer> {
+  const resolved = resolveOptions(options)
+  const dimensions = resolved.embeddings.dimensions
+  let connection: DatabaseConnection
+  try {
+    connection = await openConnection(resolved)
+  } catch (error) {
+    throw mapDatabaseError(error, 'connect')
+  }
+  try {
+    await checkDimensions(connection, dimensions)
+  } catch (error) {
+    await connection.close().catch(() => {})
+    throw mapDatabaseError(error, 'connect')
+  }
+
+  const state: LayerState = { closed: false }
+  const coreSet: MigrationSet = {
+    name: 'core',
+    migrations: readMigrationFolder(coreMigrationsFolder()),
+    parameters: { [EMBEDDING_DIMENSIONS_TOKEN]: String(dimensions) },
+  }
+
+  const transactionContext = (tx: StratumTransaction): RepositoryContext => ({
+    executor: tx,
+    inTransaction: true,
+    dimensions,
+    assertUsable: (operation) => assertOpen(state, operation),
+    transaction: (fn) =>
+      tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction))),
+  })
+
+  const runTransaction = <T>(
+    fn: (context: RepositoryContext) => Promise<T>,
+    config?: TransactionOptions,
+  ) =>
+    connection.db.transaction(
+      (tx) =>
+        runInTransactionContext(connection, () => fn(transactionContext(tx as StratumTransaction))),
+      config,
+    )
+
+  const rootContext: RepositoryContext = {
+    executor: connection.db,
+    inTransaction: false,
+    dimensions,
+    assertUsable: (operation) => {
+      assertOpen(state, operation)
+      assertOutsideTransaction(connection, operation)
+    },
+    transaction: (fn) => runTransaction(fn),
+  }
+
+  const scopeOf = (context: RepositoryContext): TransactionScope => ({
+    ...buildRepositories(context),
+    db: context.executor as StratumTransaction,
+    transaction: (fn) => context.transaction((inner) => fn(scopeOf(inner))),
+  })
+
+  const guard = (operation: string) => rootContext.assertUsable(operation)
+  let closing: Promise<void> | undefined
+
+  const layer: DataLayer = {
+    ...buildRepositories(rootContext),
+    backend: connection.kind,
+    db: connection.db,
+    embeddingDimensions: dimensions,
+    async transaction(fn, config) {
+      guard('data.transaction')
+      try {
+        return await runTransaction((context) => fn(scopeOf(context)), config)
+      } catch (error) {
+        throw mapDatabaseError(error, 'transaction')
+      }
+    },
+    async migrate() {
+      guard('data.migrate')
+      try {
+        const result = await applyMigrations(connection, [coreSet])
+        await checkDimensions(connection, dimensions)
+        return result
+      } catch (error) {
+        throw mapDatabaseError(error, 'migrate')
+      }
+    },
+    async migrationStatus() {
+      guard('data.migrationStatus')
+      try {
+        return await readMigrationStatus(connection, [coreSet])
+      } catch (error) {
+        throw mapDatabaseError(error, 'migrationStatus')
+      }
+    },
+    async health() {
+      const started = performance.now()
+      const pool = connection.poolStats()
+      const base = { backend: connection.kind, pool }
+      if (state.closed) {
+        const error = { code: 'CLOSED' as const, message: 'the data layer is closed' }
+        return {
+          status: 'down',
+          checkedAt: new Date(),
+          parts: { database: { ...base, status: 'down', latencyMs: 0, error } },
+        }
+      }
+      try {
+        await withTimeout(
+          connection.query('SELECT 1'),
+          resolved.database.pool.connectionTimeoutMs,
+          'the database',
+        )
+        const latencyMs = performance.now() - started
+        return {
+          status: 'ok',
+          checkedAt: new Date(),
+          parts: { database: { ...base, pool: connection.poolStats(), status: 'ok', latencyMs } },
+        }
+      } catch (cause) {
+        const mapped = mapDatabaseError(cause, 'health')
+        const latencyMs = performance.now() - started
+        const error = { code: mapped.code, message: mapped.message }
+        return {
+          status: 'down',
+          checkedAt: new Date(),
+          parts: { database: { ...base, status: 'down', latencyMs, error } },
+        }
+      }
+    },
+    close() {
+      state.closed = true
+      closing ??= connection.close()
+      return closing
+    },
+  }
+  return layer
+}
+
+/** `createDataLayer` and its `fromEnv` variant. */
+export interface CreateDataLayer {
+  (options?: DataLayerOptions): Promise<DataLayer>
+  /**
+   * Reads options from environment variables (`DATABASE_URL`, `STRATUM_DATA_DIR`,
+   * `DATABASE_POOL_MAX`, ...; see the README); `overrides` win over the environment.
+   */
+  fromEnv(
+    env?: Record<string, string | undefined>,
+    overrides?: DataLayerOptions,
+  ): Promise<DataLayer>
+}
+
+/**
+ * Creates the data layer; see {@link DataLayer}. `createDataLayer.fromEnv()` reads the
+ * options from environment variables.
+ *
+ * @example
+ * ```ts
+ * const data = await createDataLayer.fromEnv()   // DATABASE_URL set: Postgres; unset: PGlite
+ * ```
+ */
+export const createDataLayer: CreateDataLayer = Object.assign(createDataLayerImpl, {
+  fromEnv: (
+    env: Record<string, string | undefined> = process.env,
+    overrides: DataLayerOptions = {},
+  ) => createDataLayerImpl(optionsFromEnv(env, overrides)),
+})

@@ -1,0 +1,58 @@
+import type { ExtractTablesWithRelations } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core'
+import type * as schema from '../schema/index.js'
+
+/** The tables and relations of the core schema. */
+export type CoreSchema = typeof schema
+
+/** What `db.execute()` returns on either backend: both drivers give `rows`. */
+export interface StratumQueryResultHKT extends PgQueryResultHKT {
+  type: RowsResult<this['row']>
+}
+
+/** The part of a query result both drivers share. */
+export interface RowsResult<R> {
+  rows: R[]
+}
+
+/** The typed Drizzle database, the same type on PGlite and on a Postgres server. */
+export type StratumDatabase = PgDatabase<StratumQueryResultHKT, CoreSchema>
+
+/** A Drizzle transaction on the core schema. */
+export type StratumTransaction = PgTransaction<
+  StratumQueryResultHKT,
+  CoreSchema,
+  ExtractTablesWithRelations<CoreSchema>
+>
+
+/** Either the database or a transaction: what repositories run their queries on. */
+export type Executor = StratumDatabase | StratumTransaction
+
+/** Connection pool figures. */
+export interface PoolStats {
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
+/** Runs raw SQL on one session; used by migrations and checks, never by repositories. */
+export interface SqlSession {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
+  /** Runs `fn` in a transaction on this session. */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
+}
+
+/**
+ * One Postgres backend (PGlite or a server) as the rest of the library sees it.
+ * @internal
+ */
+export interface DatabaseConnection {
+  readonly kind: 'pglite' | 'postgres'
+  readonly db: StratumDatabase
+  /** Runs `fn` on one session while holding the migration lock (advisory lock or mutex). */
+  withMigrationLock<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
+  /** Runs raw SQL on any session. */
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
+  poolStats(): PoolStats
+  close(): Promise<void>
+}

@@ -1,0 +1,144 @@
+import { StratumError } from '../errors.js'
+import type { DatabaseConnection, SqlSession } from './connection.js'
+import type { MigrationFile } from './migration-files.js'
+
+/** A named, ordered set of migrations with the placeholders its SQL may contain. */
+export interface MigrationSet {
+  /** Unique name; the core set is `core`. */
+  readonly name: string
+  readonly migrations: readonly MigrationFile[]
+  /** Placeholder -> value, substituted into the SQL when it is applied. */
+  readonly parameters?: Readonly<Record<string, string>>
+}
+
+/** One migration's state in {@link MigrationStatus}. */
+export interface MigrationState {
+  readonly set: string
+  readonly tag: string
+  readonly applied: boolean
+  readonly appliedAt: Date | null
+}
+
+/** What `data.migrationStatus()` returns. */
+export interface MigrationStatus {
+  readonly applied: readonly MigrationState[]
+  readonly pending: readonly MigrationState[]
+}
+
+/** What `data.migrate()` returns: the migrations it applied (none when up to date). */
+export interface MigrateResult {
+  readonly applied: readonly { readonly set: string; readonly tag: string }[]
+}
+
+/** Records which migrations ran; created on first migrate. */
+export const MIGRATIONS_TABLE = 'stratum_migrations'
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+  set_name text NOT NULL,
+  tag text NOT NULL,
+  hash text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (set_name, tag)
+)`
+
+interface AppliedRow {
+  set_name: string
+  tag: string
+  hash: string
+  applied_at: Date | string
+}
+
+async function readApplied(session: Pick<SqlSession, 'query'>): Promise<Map<string, AppliedRow>> {
+  const exists = await session.query<{ present: boolean }>(
+    `SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+  )
+  if (!exists[0]?.present) return new Map()
+  const rows = await session.query<AppliedRow>(
+    `SELECT set_name, tag, hash, applied_at FROM ${MIGRATIONS_TABLE}`,
+  )
+  return new Map(rows.map((r) => [`${r.set_name}\u0000${r.tag}`, r]))
+}
+
+function fill(statement: string, parameters: Readonly<Record<string, string>> = {}): string {
+  let out = statement
+  for (const [token, value] of Object.entries(parameters)) out = out.split(token).join(value)
+  return out
+}
+
+/**
+ * Applies the pending migrations of each set, in order, each in its own transaction
+ * together with its record, while holding the connection's migration lock. Migrations
+ * are tracked by (set, tag), never by date, so a migration generated earlier than one
+ * already applied still runs.
+ * @internal
+ */
+export async function applyMigrations(
+  connection: DatabaseConnection,
+  sets: readonly MigrationSet[],
+): Promise<MigrateResult> {
+  return connection.withMigrationLock(async (session) => {
+    await session.query(CREATE_TABLE)
+    const applied = await readApplied(session)
+    const done: { set: string; tag: string }[] = []
+    for (const set of sets) {
+      for (const migration of set.migrations) {
+        const record = applied.get(`${set.name}\u0000${migration.tag}`)
+        if (record) {
+          if (record.hash !== migration.hash) {
+            throw new StratumError(
+              'CONFIG',
+              `Migration ${set.name}/${migration.tag} was changed after it was applied (hash differs); ` +
+                'never edit an applied migration, add a new one',
+            )
+          }
+          continue
+        }
+        try {
+          await session.transaction(async (tx) => {
+            for (const statement of migration.statements)
+              await tx.query(fill(statement, set.parameters))
+            await tx.query(
+              `INSERT INTO ${MIGRATIONS_TABLE} (set_name, tag, hash) VALUES ($1, $2, $3)`,
+              [set.name, migration.tag, migration.hash],
+            )
+          })
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error)
+          throw new StratumError(
+            'DATABASE',
+            `Migration ${set.name}/${migration.tag} failed and was rolled back: ${reason}`,
+            {
+              cause: error,
+              details: { set: set.name, tag: migration.tag },
+            },
+          )
+        }
+        done.push({ set: set.name, tag: migration.tag })
+      }
+    }
+    return { applied: done }
+  })
+}
+
+/**
+ * Lists applied and pending migrations of each set.
+ * @internal
+ */
+export async function readMigrationStatus(
+  connection: DatabaseConnection,
+  sets: readonly MigrationSet[],
+): Promise<MigrationStatus> {
+  const applied = await readApplied(connection)
+  const states = sets.flatMap((set) =>
+    set.migrations.map((m): MigrationState => {
+      const row = applied.get(`${set.name}\u0000${m.tag}`)
+      return {
+        set: set.name,
+        tag: m.tag,
+        applied: !!row,
+        appliedAt: row ? new Date(row.applied_at) : null,
+      }
+    }),
+  )
+  return { applied: states.filter((s) => s.applied), pending: states.filter((s) => !s.applied) }
+}

@@ -1,0 +1,75 @@
+import { PGlite } from '@electric-sql/pglite'
+import { vector } from '@electric-sql/pglite-pgvector'
+import { Mutex } from 'async-mutex'
+import { drizzle } from 'drizzle-orm/pglite'
+import * as schema from '../schema/index.js'
+import type { DatabaseConnection, SqlSession, StratumDatabase } from './connection.js'
+import { lockDirectory } from './directory-lock.js'
+import { guardClient } from './transaction-context.js'
+
+interface PGliteQueryable {
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>
+}
+
+function sessionOf(client: PGliteQueryable & { transaction?: PGlite['transaction'] }): SqlSession {
+  return {
+    async query<R>(text: string, params: readonly unknown[] = []) {
+      return (await client.query<R>(text, [...params])).rows
+    },
+    async transaction<T>(fn: (session: SqlSession) => Promise<T>) {
+      if (!client.transaction)
+        throw new Error('nested transactions are not supported on a raw session')
+      return client.transaction((tx) => fn(sessionOf(tx)))
+    },
+  }
+}
+
+/** Options of the embedded PGlite backend. @internal */
+export interface PGliteConnectionOptions {
+  /** Directory to keep the database in; in memory when absent. */
+  readonly dir?: string | undefined
+  /** A ready PGlite instance (with the vector extension loaded); it is not closed by us. */
+  readonly client?: PGlite | undefined
+}
+
+/**
+ * Opens the embedded PGlite backend with pgvector. The PGlite instance is built here
+ * (options passed through other layers are dropped by some wrappers), and a directory
+ * is locked so that two processes never open it.
+ * @internal
+ */
+export async function openPGlite(options: PGliteConnectionOptions): Promise<DatabaseConnection> {
+  let release: (() => Promise<void>) | undefined
+  if (options.dir && !options.client) release = await lockDirectory(options.dir)
+  let pglite: PGlite
+  try {
+    pglite =
+      options.client ??
+      new PGlite({ ...(options.dir ? { dataDir: options.dir } : {}), extensions: { vector } })
+    await pglite.waitReady
+  } catch (error) {
+    await release?.()
+    throw error
+  }
+  const owned = !options.client
+  const migrationMutex = new Mutex()
+  const connection: DatabaseConnection = {
+    kind: 'pglite',
+    db: undefined as unknown as StratumDatabase,
+    withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
+    query: async <R>(text: string, params: readonly unknown[] = []) =>
+      (await pglite.query<R>(text, [...params])).rows,
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async close() {
+      if (owned && !pglite.closed) await pglite.close()
+      await release?.()
+      release = undefined
+    },
+  }
+  const client = guardClient(pglite, connection, ['query', 'exec', 'sql', 'transaction'])
+  ;(connection as { db: StratumDatabase }).db = drizzle({
+    client,
+    schema,
+  }) as unknown as StratumDatabase
+  return connection
+}

@@ -1,0 +1,134 @@
+import { drizzle } from 'drizzle-orm/node-postgres'
+import pg from 'pg'
+import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
+import * as schema from '../schema/index.js'
+import type { DatabaseConnection, SqlSession, StratumDatabase } from './connection.js'
+import { guardClient } from './transaction-context.js'
+
+/** Session-level advisory lock key that serializes migrations across processes. */
+const MIGRATION_LOCK_KEY = '7261626373747261' // "stratum" as a stable int8
+
+type PoolOptions = ResolvedOptions['database']['pool']
+type TlsOptions = TlsInput | undefined
+
+const SSL_URL_PARAMS = [
+  'ssl',
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslpassword',
+  'uselibpqcompat',
+]
+
+/**
+ * Builds pg's `ssl` setting. With no `tls` option the URL's own `sslmode` applies (pg
+ * verifies certificates for require/verify-*). With a `tls` option the URL's ssl
+ * parameters are removed, because pg lets them override the `ssl` setting.
+ * @internal
+ */
+export function tlsSettings(
+  url: string,
+  tls: TlsOptions,
+): { connectionString: string; ssl?: pg.PoolConfig['ssl'] } {
+  if (tls === undefined) return { connectionString: url }
+  const parsed = new URL(url)
+  for (const param of SSL_URL_PARAMS) parsed.searchParams.delete(param)
+  const connectionString = parsed.toString()
+  if (tls === false) return { connectionString, ssl: false }
+  if (tls === true) return { connectionString, ssl: { rejectUnauthorized: true } }
+  return {
+    connectionString,
+    ssl: {
+      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+    },
+  }
+}
+
+function sessionOf(client: pg.PoolClient): SqlSession {
+  return {
+    async query<R>(text: string, params: readonly unknown[] = []) {
+      return (await client.query(text, [...params])).rows as R[]
+    },
+    async transaction<T>(fn: (session: SqlSession) => Promise<T>) {
+      await client.query('BEGIN')
+      try {
+        const result = await fn(sessionOf(client))
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw error
+      }
+    },
+  }
+}
+
+/** Options of the Postgres server backend. @internal */
+export interface PostgresConnectionOptions {
+  readonly url?: string | undefined
+  readonly client?: pg.Pool | undefined
+  readonly pool: PoolOptions
+  readonly tls: TlsOptions
+  /** Called with errors of idle pooled connections (which would otherwise crash the process). */
+  readonly onIdleError: (error: Error) => void
+}
+
+/**
+ * Opens a `pg` pool (or wraps a given one) with Drizzle's node-postgres driver.
+ * @internal
+ */
+export function openPostgres(options: PostgresConnectionOptions): DatabaseConnection {
+  const owned = !options.client
+  const pool =
+    options.client ??
+    new pg.Pool({
+      ...tlsSettings(options.url!, options.tls),
+      max: options.pool.max,
+      min: options.pool.min,
+      idleTimeoutMillis: options.pool.idleTimeoutMs,
+      connectionTimeoutMillis: options.pool.connectionTimeoutMs,
+      application_name: options.pool.applicationName,
+      ...(options.pool.statementTimeoutMs > 0
+        ? { statement_timeout: options.pool.statementTimeoutMs }
+        : {}),
+    })
+  pool.on('error', options.onIdleError)
+  let closed = false
+  const connection: DatabaseConnection = {
+    kind: 'postgres',
+    db: undefined as unknown as StratumDatabase,
+    async withMigrationLock(fn) {
+      const client = await pool.connect()
+      try {
+        // DDL in migrations may run long: no statement timeout on this session.
+        await client.query('SET statement_timeout = 0')
+        await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY])
+        return await fn(sessionOf(client))
+      } finally {
+        // Destroying the session releases the advisory lock server-side even if an unlock
+        // would fail, and keeps the changed statement_timeout out of the pool.
+        client.release(true)
+      }
+    },
+    query: async <R>(text: string, params: readonly unknown[] = []) =>
+      (await pool.query(text, [...params])).rows as R[],
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      if (closed) return
+      closed = true
+      pool.off('error', options.onIdleError)
+      if (owned) await pool.end()
+    },
+  }
+  const client = guardClient(pool, connection, ['query', 'connect'])
+  ;(connection as { db: StratumDatabase }).db = drizzle({
+    client,
+    schema,
+  }) as unknown as StratumDatabase
+  return connection
+}

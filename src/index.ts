@@ -1,0 +1,86 @@
+/**
+ * stratum-data: a typed data layer for TypeScript services.
+ *
+ * @example
+ * ```ts
+ * import { createDataLayer } from 'stratum-data'
+ * const data = await createDataLayer()
+ * await data.migrate()
+ * ```
+ * @module
+ */
+export {
+  type DataLayerOptions,
+  ENV_VARIABLES,
+  type EnvVariable,
+  MAX_INDEXED_DIMENSIONS,
+  type PoolOptions,
+  type TlsOptions,
+} from './config.js'
+export {
+  type CreateDataLayer,
+  createDataLayer,
+  type DataLayer,
+  type Repositories,
+  type TransactionOptions,
+  type TransactionScope,
+} from './data-layer.js'
+export type {
+  CoreSchema,
+  Executor,
+  PoolStats,
+  StratumDatabase,
+  StratumTransaction,
+} from './db/connection.js'
+export type { MigrateResult, MigrationState, MigrationStatus } from './db/migrator.js'
+export {
+  ConfigError,
+  DimensionMismatchError,
+  isStratumError,
+  StratumError,
+  type StratumErrorCode,
+  type StratumErrorOptions,
+  ValidationError,
+  type ValidationIssue,
+} from './errors.js'
+export type { DatabaseHealth, HealthReport, PartHealth, PartStatus } from './health.js'
+export type { ListOptions } from './repositories/chats-repository.js'
+export { ChatsRepository } from './repositories/chats-repository.js'
+export type { FilterOperators, Where } from './repositories/filters.js'
+export type { SortDirection } from './repositories/keyset.js'
+export { type MessageListOptions, MessagesRepository } from './repositories/messages-repository.js'
+export {
+  DEFAULT_PAGE_SIZE,
+  type FindManyOptions,
+  type FindPageOptions,
+  MAX_PAGE_SIZE,
+  type OrderBy,
+  type Page,
+  Repository,
+  type UpsertOptions,
+} from './repositories/repository.js'
+export type {
+  IdOf,
+  InsertOf,
+  PrimaryKeyOf,
+  RowOf,
+  TableSchemas,
+} from './repositories/table-definition.js'
+export { UsersRepository } from './repositories/users-repository.js'
+export {
+  type UpsertedVector,
+  type VectorSearchHit,
+  type VectorSearchOptions,
+  VectorStore,
+} from './repositories/vectors-repository.js'
+export type {
+  Chat,
+  ChatMessage,
+  ChatVector,
+  MessageRole,
+  NewChat,
+  NewChatMessage,
+  NewChatVector,
+  NewUser,
+  User,
+} from './schema/index.js'

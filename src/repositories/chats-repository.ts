@@ -1,0 +1,35 @@
+import type { Chat, chats } from '../schema/chats.js'
+import { type Page, Repository } from './repository.js'
+
+/** Paging arguments of the list methods. */
+export interface ListOptions {
+  /** Page size (default 50, at most 1000). */
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  cursor?: string | null | undefined
+}
+
+/**
+ * Chats, listed per user newest first.
+ *
+ * @example
+ * ```ts
+ * const { items, nextCursor } = await data.chats.listByUser(user.id, { limit: 20 })
+ * ```
+ */
+export class ChatsRepository extends Repository<typeof chats> {
+  /** The user's chats, most recently updated first, one page at a time. */
+  async listByUser(userId: string, options: ListOptions = {}): Promise<Page<Chat>> {
+    return this.findPage({
+      where: { userId },
+      orderBy: { updatedAt: 'desc' },
+      limit: options.limit,
+      cursor: options.cursor,
+    })
+  }
+
+  /** Changes the chat's title; returns the updated chat or throws `NOT_FOUND`. */
+  async rename(id: string, title: string | null): Promise<Chat> {
+    return this.update(id, { title })
+  }
+}

@@ -1,0 +1,98 @@
+import { inArray, sql } from 'drizzle-orm'
+import { StratumError, ValidationError } from '../errors.js'
+import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
+import { chats } from '../schema/chats.js'
+import type { ListOptions } from './chats-repository.js'
+import { type Page, Repository } from './repository.js'
+import type { RepositoryContext } from './repository-context.js'
+import { validate } from './validate.js'
+
+/** Paging arguments of `listByChat`. */
+export interface MessageListOptions extends ListOptions {
+  /** `asc` (default) lists oldest first, `desc` newest first. */
+  order?: 'asc' | 'desc'
+}
+
+/**
+ * Messages of chats. Appending bumps the chat's `updated_at` in the same transaction.
+ *
+ * @example
+ * ```ts
+ * await data.messages.append({ chatId: chat.id, role: 'user', content: 'Hello' })
+ * const { items } = await data.messages.listByChat(chat.id)
+ * ```
+ */
+export class MessagesRepository extends Repository<typeof chatMessages> {
+  /** Stores a message and bumps its chat's `updated_at`, in one transaction. */
+  async append(input: NewChatMessage): Promise<ChatMessage> {
+    const [message] = await this.appendMany([input], 'append')
+    return message!
+  }
+
+  /** Stores several messages (of one or more chats) in order, in one transaction. */
+  async appendMany(
+    inputs: readonly NewChatMessage[],
+    operation = 'appendMany',
+  ): Promise<ChatMessage[]> {
+    const context = `chat_messages.${operation}`
+    if (!Array.isArray(inputs))
+      throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
+    const values = inputs.map((input, i) => {
+      try {
+        return validate(this.definition.insertSchema, input, context) as NewChatMessage
+      } catch (error) {
+        if (!(error instanceof ValidationError) || inputs.length === 1) throw error
+        throw new ValidationError(
+          context,
+          error.issues.map((issue) => ({
+            path: `[${i}]${issue.path ? `.${issue.path}` : ''}`,
+            message: issue.message,
+          })),
+        )
+      }
+    })
+    if (values.length === 0) return []
+    const chatIds = [...new Set(values.map((v) => v.chatId))]
+    return this.run(operation, () =>
+      this.context.transaction(async (tx: RepositoryContext) => {
+        // Updating the chats first locks them, so concurrent appends to one chat queue up,
+        // and a missing chat is reported as NOT_FOUND before anything is written.
+        const bumped = await tx.executor
+          .update(chats)
+          .set({ updatedAt: sql`now()` })
+          .where(inArray(chats.id, chatIds))
+          .returning({ id: chats.id })
+        if (bumped.length !== chatIds.length) {
+          const found = new Set(bumped.map((b) => b.id))
+          throw this.notFoundChat(chatIds.find((id) => !found.has(id))!)
+        }
+        const out: ChatMessage[] = []
+        for (let i = 0; i < values.length; i += 1000) {
+          out.push(
+            ...(await tx.executor
+              .insert(chatMessages)
+              .values(values.slice(i, i + 1000))
+              .returning()),
+          )
+        }
+        return out
+      }),
+    )
+  }
+
+  /** The chat's messages, oldest first (or newest first with `order: 'desc'`), one page at a time. */
+  async listByChat(chatId: string, options: MessageListOptions = {}): Promise<Page<ChatMessage>> {
+    return this.findPage({
+      where: { chatId },
+      orderBy: { createdAt: options.order ?? 'asc' },
+      limit: options.limit,
+      cursor: options.cursor,
+    })
+  }
+
+  private notFoundChat(chatId: string): StratumError {
+    return new StratumError('NOT_FOUND', `chat ${chatId} does not exist`, {
+      details: { table: 'chats' },
+    })
+  }
+}

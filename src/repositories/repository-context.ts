@@ -1,0 +1,17 @@
+import type { Executor } from '../db/connection.js'
+
+/**
+ * What a repository runs on: the database or one transaction, plus shared settings.
+ * @internal
+ */
+export interface RepositoryContext {
+  readonly executor: Executor
+  /** True when `executor` is a transaction (prepared statements are not used then). */
+  readonly inTransaction: boolean
+  /** Configured embedding dimension. */
+  readonly dimensions: number
+  /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */
+  readonly assertUsable: (operation: string) => void
+  /** Runs `fn` in a transaction (a savepoint when already in one) with a context bound to it. */
+  readonly transaction: <T>(fn: (context: RepositoryContext) => Promise<T>) => Promise<T>
+}

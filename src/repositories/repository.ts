@@ -1,0 +1,402 @@
+import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import type { Executor } from '../db/connection.js'
+import { StratumError, ValidationError } from '../errors.js'
+import { compileWhere, type Where } from './filters.js'
+import {
+  afterCursor,
+  cursorValueSql,
+  decodeCursor,
+  encodeCursor,
+  type KeysetColumn,
+  type SortDirection,
+} from './keyset.js'
+import type { RepositoryContext } from './repository-context.js'
+import { runOperation } from './run-operation.js'
+import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
+import { validate } from './validate.js'
+
+/** Default and largest page sizes of `findMany` and `findPage`. */
+export const DEFAULT_PAGE_SIZE = 50
+/** Largest `limit` a list read accepts. */
+export const MAX_PAGE_SIZE = 1000
+
+/** Ordering of a list read: column -> direction, applied in key order. */
+export type OrderBy<TRow> = { [K in keyof TRow]?: SortDirection }
+
+/** Arguments of `findMany`. */
+export interface FindManyOptions<TRow> {
+  where?: Where<TRow>
+  orderBy?: OrderBy<TRow>
+  /** At most this many rows (default 50, at most 1000). */
+  limit?: number
+}
+
+/** Arguments of `findPage`: `findMany`'s plus the cursor of the previous page. */
+export interface FindPageOptions<TRow> extends FindManyOptions<TRow> {
+  /** `nextCursor` of the previous page; absent for the first page. */
+  cursor?: string | null | undefined
+}
+
+/** One page of a keyset-paginated read. */
+export interface Page<TRow> {
+  readonly items: TRow[]
+  /** Pass to the next call to continue after the last item; null on the last page. */
+  readonly nextCursor: string | null
+}
+
+/** Options of `upsert`. */
+export interface UpsertOptions<TRow> {
+  /** Columns of the unique constraint to resolve conflicts on (default: the primary key). */
+  target?: (keyof TRow & string)[]
+}
+
+const CURSOR_FIELD = '__stratum_cursor_'
+
+interface PreparedFind {
+  execute(values: Record<string, unknown>): Promise<unknown[]>
+}
+
+/**
+ * Typed data access over one Drizzle table with a single-column primary key. Every input
+ * is validated with the table's Zod schemas before it reaches SQL, and every database
+ * error leaves as a {@link StratumError}.
+ *
+ * @example
+ * ```ts
+ * const notes = data.repository(notesTable)
+ * const note = await notes.create({ userId, body: 'hi' })
+ * const page = await notes.findPage({ where: { userId }, orderBy: { createdAt: 'desc' }, limit: 20 })
+ * ```
+ */
+export class Repository<T extends PgTable> {
+  /** @internal */
+  protected readonly context: RepositoryContext
+  /** @internal */
+  protected readonly definition: TableDefinition<T>
+  #preparedFindById: PreparedFind | undefined
+
+  /** @internal */
+  constructor(context: RepositoryContext, definition: TableDefinition<T>) {
+    this.context = context
+    this.definition = definition
+  }
+
+  /** The Drizzle table this repository reads and writes. */
+  get table(): T {
+    return this.definition.table
+  }
+
+  /**
+   * Runs one repository operation: checks the layer is usable, maps database errors.
+   * @internal
+   */
+  protected async run<R>(operation: string, fn: (executor: Executor) => Promise<R>): Promise<R> {
+    return runOperation(this.context, `${this.definition.name}.${operation}`, fn)
+  }
+
+  /** @internal */
+  protected notFound(id: unknown): StratumError {
+    return new StratumError('NOT_FOUND', `${this.definition.name} ${String(id)} does not exist`, {
+      details: { table: this.definition.name },
+    })
+  }
+
+  /** @internal */
+  protected get pk(): PgColumn {
+    return this.definition.primaryKey.column
+  }
+
+  /** The row with this primary key, or null. Uses a prepared statement outside transactions. */
+  async findById(id: IdOf<T>): Promise<RowOf<T> | null> {
+    return this.run('findById', async (executor) => {
+      if (this.context.inTransaction) {
+        const rows = await executor
+          .select()
+          .from(this.table as PgTable)
+          .where(eq(this.pk, id))
+          .limit(1)
+        return (rows[0] as RowOf<T> | undefined) ?? null
+      }
+      this.#preparedFindById ??= executor
+        .select()
+        .from(this.table as PgTable)
+        .where(eq(this.pk, sql.placeholder('id')))
+        .limit(1)
+        .prepare(`stratum_${this.definition.name}_find_by_id`) as PreparedFind
+      const rows = await this.#preparedFindById.execute({ id })
+      return (rows[0] as RowOf<T> | undefined) ?? null
+    })
+  }
+
+  /** The row with this primary key; throws `NOT_FOUND` when there is none. */
+  async getById(id: IdOf<T>): Promise<RowOf<T>> {
+    const row = await this.findById(id)
+    if (!row) throw this.notFound(id)
+    return row
+  }
+
+  /** Rows matching `where`, in `orderBy` order (primary key last), at most `limit`. */
+  async findMany(options: FindManyOptions<RowOf<T>> = {}): Promise<RowOf<T>[]> {
+    return this.run('findMany', async (executor) => {
+      const ordering = this.ordering(options.orderBy)
+      const rows = await executor
+        .select()
+        .from(this.table as PgTable)
+        .where(this.where(options.where, 'findMany'))
+        .orderBy(...ordering.map((c) => (c.direction === 'asc' ? asc(c.column) : desc(c.column))))
+        .limit(this.limit(options.limit, 'findMany'))
+      return rows as RowOf<T>[]
+    })
+  }
+
+  /**
+   * One page of rows by keyset pagination: stable under concurrent inserts, and each row
+   * is returned exactly once across pages.
+   */
+  async findPage(options: FindPageOptions<RowOf<T>> = {}): Promise<Page<RowOf<T>>> {
+    return this.run('findPage', (executor) => this.page(executor, options, 'findPage'))
+  }
+
+  /** @internal */
+  protected async page(
+    executor: Executor,
+    options: FindPageOptions<RowOf<T>>,
+    operation: string,
+  ): Promise<Page<RowOf<T>>> {
+    const context = `${this.definition.name}.${operation}`
+    const ordering = this.ordering(options.orderBy)
+    const limit = this.limit(options.limit, operation)
+    const conditions: (SQL | undefined)[] = [this.where(options.where, operation)]
+    if (options.cursor)
+      conditions.push(afterCursor(ordering, decodeCursor(ordering, options.cursor, context)))
+    const cursorFields = Object.fromEntries(
+      ordering.map((c, i) => [`${CURSOR_FIELD}${i}`, cursorValueSql(c.column)]),
+    )
+    const rows = (await executor
+      .select({ ...getTableColumns(this.table as PgTable), ...cursorFields })
+      .from(this.table as PgTable)
+      .where(
+        conditions.filter(Boolean).length
+          ? sql.join(
+              conditions.filter((c): c is SQL => !!c),
+              sql` and `,
+            )
+          : undefined,
+      )
+      .orderBy(...ordering.map((c) => (c.direction === 'asc' ? asc(c.column) : desc(c.column))))
+      .limit(limit + 1)) as Record<string, unknown>[]
+    const more = rows.length > limit
+    const pageRows = more ? rows.slice(0, limit) : rows
+    const last = pageRows.at(-1)
+    const nextCursor =
+      more && last
+        ? encodeCursor(
+            ordering,
+            ordering.map((_, i) => last[`${CURSOR_FIELD}${i}`] as string | null),
+          )
+        : null
+    for (const row of pageRows)
+      for (let i = 0; i < ordering.length; i++) delete row[`${CURSOR_FIELD}${i}`]
+    return { items: pageRows as RowOf<T>[], nextCursor }
+  }
+
+  /** How many rows match `where`. */
+  async count(where?: Where<RowOf<T>>): Promise<number> {
+    return this.run('count', async (executor) => {
+      const rows = await executor
+        .select({ n: count() })
+        .from(this.table as PgTable)
+        .where(this.where(where, 'count'))
+      return Number(rows[0]?.n ?? 0)
+    })
+  }
+
+  /** Whether any row matches `where`. */
+  async exists(where?: Where<RowOf<T>>): Promise<boolean> {
+    return this.run('exists', async (executor) => {
+      const rows = await executor
+        .select({ one: sql`1` })
+        .from(this.table as PgTable)
+        .where(this.where(where, 'exists'))
+        .limit(1)
+      return rows.length > 0
+    })
+  }
+
+  /** Inserts one row after validating it; returns the stored row. */
+  async create(input: InsertOf<T>): Promise<RowOf<T>> {
+    const values = validate(this.definition.insertSchema, input, `${this.definition.name}.create`)
+    return this.run('create', async (executor) => {
+      const rows = await executor
+        .insert(this.table as PgTable)
+        .values(values as Record<string, unknown>)
+        .returning()
+      return rows[0] as RowOf<T>
+    })
+  }
+
+  /**
+   * Inserts many rows in batches, all or nothing (one transaction). Every row is
+   * validated first; an invalid row fails the call with its index in the field path.
+   */
+  async createMany(
+    inputs: readonly InsertOf<T>[],
+    options: { batchSize?: number } = {},
+  ): Promise<RowOf<T>[]> {
+    const context = `${this.definition.name}.createMany`
+    if (!Array.isArray(inputs))
+      throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
+    const values = inputs.map((input, i) => {
+      try {
+        return validate(this.definition.insertSchema, input, context) as Record<string, unknown>
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error
+        throw new ValidationError(
+          context,
+          error.issues.map((issue) => ({
+            path: `[${i}]${issue.path ? `.${issue.path}` : ''}`,
+            message: issue.message,
+          })),
+        )
+      }
+    })
+    const columnCount = Object.keys(this.definition.columns).length
+    // Postgres takes at most 65535 parameters per statement.
+    const batchSize = Math.max(
+      1,
+      Math.min(options.batchSize ?? 1000, Math.floor(65_000 / columnCount)),
+    )
+    if (values.length === 0) return Promise.resolve([])
+    return this.run('createMany', () =>
+      this.context.transaction(async (tx) => {
+        const out: RowOf<T>[] = []
+        for (let i = 0; i < values.length; i += batchSize) {
+          const rows = await tx.executor
+            .insert(this.table as PgTable)
+            .values(values.slice(i, i + batchSize))
+            .returning()
+          out.push(...(rows as RowOf<T>[]))
+        }
+        return out
+      }),
+    )
+  }
+
+  /** Applies a validated partial update; returns the new row or throws `NOT_FOUND`. */
+  async update(id: IdOf<T>, patch: Partial<InsertOf<T>>): Promise<RowOf<T>> {
+    const values = validate(
+      this.definition.updateSchema,
+      patch,
+      `${this.definition.name}.update`,
+    ) as Record<string, unknown>
+    const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    if (Object.keys(defined).length === 0) return this.getById(id)
+    return this.run('update', async (executor) => {
+      const rows = await executor
+        .update(this.table as PgTable)
+        .set(defined)
+        .where(eq(this.pk, id))
+        .returning()
+      if (!rows[0]) throw this.notFound(id)
+      return rows[0] as RowOf<T>
+    })
+  }
+
+  /**
+   * Inserts the row, or updates the existing one that conflicts on `target` (default:
+   * the primary key) with the given values; returns the stored row.
+   */
+  async upsert(input: InsertOf<T>, options: UpsertOptions<RowOf<T>> = {}): Promise<RowOf<T>> {
+    const context = `${this.definition.name}.upsert`
+    const values = validate(this.definition.insertSchema, input, context) as Record<string, unknown>
+    const targetKeys = options.target ?? [this.definition.primaryKey.key]
+    const target = targetKeys.map((key) => {
+      const column = Object.hasOwn(this.definition.columns, key)
+        ? this.definition.columns[key]
+        : undefined
+      if (!column)
+        throw new ValidationError(context, [
+          { path: `target.${key}`, message: 'is not a column of this table' },
+        ])
+      return column
+    })
+    const set = Object.fromEntries(
+      Object.entries(values).filter(
+        ([key]) => !targetKeys.includes(key) && key !== this.definition.primaryKey.key,
+      ),
+    )
+    // With nothing to change, touch a target column so RETURNING still yields the row.
+    const firstTarget = target[0]!
+    const effectiveSet =
+      Object.keys(set).length > 0
+        ? set
+        : { [targetKeys[0]!]: sql`excluded.${sql.identifier(firstTarget.name)}` }
+    return this.run('upsert', async (executor) => {
+      const rows = await executor
+        .insert(this.table as PgTable)
+        .values(values)
+        .onConflictDoUpdate({ target, set: effectiveSet })
+        .returning()
+      return rows[0] as RowOf<T>
+    })
+  }
+
+  /** Deletes the row with this primary key; returns whether a row was deleted. */
+  async delete(id: IdOf<T>): Promise<boolean> {
+    return this.run('delete', async (executor) => {
+      const rows = await executor
+        .delete(this.table as PgTable)
+        .where(eq(this.pk, id))
+        .returning({ id: this.pk })
+      return rows.length > 0
+    })
+  }
+
+  /** @internal */
+  protected where(where: Where<RowOf<T>> | undefined, operation: string): SQL | undefined {
+    return compileWhere(
+      this.definition.columns,
+      where as Record<string, unknown> | undefined,
+      `${this.definition.name}.${operation}`,
+    )
+  }
+
+  /** @internal */
+  protected limit(limit: number | undefined, operation: string): number {
+    if (limit === undefined) return DEFAULT_PAGE_SIZE
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new ValidationError(`${this.definition.name}.${operation}`, [
+        { path: 'limit', message: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` },
+      ])
+    }
+    return limit
+  }
+
+  /** The ordering with the primary key appended as the tie-breaker. @internal */
+  protected ordering(orderBy: OrderBy<RowOf<T>> | undefined): KeysetColumn[] {
+    const context = `${this.definition.name}.order`
+    const ordering: KeysetColumn[] = []
+    for (const [key, direction] of Object.entries(orderBy ?? {})) {
+      if (direction === undefined) continue
+      const column = Object.hasOwn(this.definition.columns, key)
+        ? this.definition.columns[key]
+        : undefined
+      if (!column)
+        throw new ValidationError(context, [
+          { path: `orderBy.${key}`, message: 'is not a column of this table' },
+        ])
+      if (direction !== 'asc' && direction !== 'desc') {
+        throw new ValidationError(context, [
+          { path: `orderBy.${key}`, message: "must be 'asc' or 'desc'" },
+        ])
+      }
+      ordering.push({ key, column, direction })
+    }
+    const pkKey: PrimaryKeyOf<T> | string = this.definition.primaryKey.key
+    if (!ordering.some((c) => c.key === pkKey)) {
+      ordering.push({ key: pkKey, column: this.pk, direction: ordering.at(-1)?.direction ?? 'asc' })
+    }
+    return ordering
+  }
+}

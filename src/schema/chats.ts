@@ -1,0 +1,52 @@
+import { sql } from 'drizzle-orm'
+import { index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
+import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
+import { v7 as uuidv7 } from 'uuid'
+import { textField } from './fields.js'
+import { users } from './users.js'
+
+/** Conversations, each owned by one user; deleting the user deletes them. */
+export const chats = pgTable(
+  'chats',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .defaultRandom()
+      .$defaultFn(() => uuidv7()),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: varchar('title', { length: 255 }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => sql`now()`),
+  },
+  // id closes the index so the newest-first keyset page is one index range scan.
+  (t) => [
+    index('chats_user_updated_idx').on(
+      t.userId,
+      t.updatedAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
+  ],
+)
+
+const refinements = { title: () => textField(255).nullable() }
+
+/** Validates a new chat. */
+export const chatInsertSchema = createInsertSchema(chats, refinements)
+  .omit({ createdAt: true, updatedAt: true })
+  .strict()
+/** Validates a partial update of a chat. */
+export const chatUpdateSchema = createUpdateSchema(chats, refinements)
+  .omit({ id: true, userId: true, createdAt: true, updatedAt: true })
+  .strict()
+/** Describes a chat row. */
+export const chatSelectSchema = createSelectSchema(chats)
+
+/** A chat row. */
+export type Chat = typeof chats.$inferSelect
+/** What `chats.create` accepts. */
+export type NewChat = typeof chats.$inferInsert

@@ -1,0 +1,17 @@
+/**
+ * The Drizzle schema of stratum-data and the Zod schemas derived from it.
+ *
+ * @example
+ * ```ts
+ * import { users, chats } from 'stratum-data/schema'
+ * const rows = await data.db.select().from(users).where(eq(users.emailVerified, true))
+ * ```
+ * @module
+ */
+export * from './chat-messages.js'
+export * from './chat-vectors.js'
+export * from './chats.js'
+export { EMBEDDING_DIMENSIONS_TOKEN, embeddingVector } from './embedding-column.js'
+export { MAX_CONTENT_LENGTH, MAX_METADATA_JSON_LENGTH } from './fields.js'
+export * from './relations.js'
+export * from './users.js'

@@ -1,0 +1,45 @@
+import { sql } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { backends, backendTitle } from '../helpers/backends.js'
+
+for (const backend of backends) {
+  describe(`migrations [${backendTitle(backend)}]`, () => {
+    it('lists pending migrations, applies them once, then nothing', async () => {
+      const data = await backend.openEmpty()
+      const before = await data.migrationStatus()
+      expect(before.applied).toEqual([])
+      expect(before.pending.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+
+      const first = await data.migrate()
+      expect(first.applied.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+      const again = await data.migrate()
+      expect(again.applied).toEqual([])
+
+      const after = await data.migrationStatus()
+      expect(after.pending).toEqual([])
+      expect(after.applied.every((m) => m.appliedAt instanceof Date)).toBe(true)
+      const ext = await data.db.execute(
+        sql`select extname from pg_extension where extname = 'vector'`,
+      )
+      expect(ext.rows).toHaveLength(1)
+    })
+
+    it('applies each migration exactly once when four migrate() calls race', async () => {
+      const data = await backend.openEmpty()
+      const others = await Promise.all([1, 2, 3].map(() => backend.reopen(data)))
+      const results = await Promise.all([data, ...others].map((d) => d.migrate()))
+      const applied = results.flatMap((r) => r.applied.map((m) => m.tag)).sort()
+      expect(applied).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+      const rows = await data.db.execute(
+        sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
+      )
+      expect(rows.rows).toEqual(
+        expect.arrayContaining([
+          { tag: '0000_enable_pgvector', n: 1 },
+          { tag: '0001_core_schema', n: 1 },
+        ]),
+      )
+      expect(rows.rows).toHaveLength(2)
+    })
+  })
+}
