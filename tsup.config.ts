@@ -12,4 +12,6 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
+  // import.meta.url in the CJS build: the shipped migrations are found from it.
+  shims: true,
 })

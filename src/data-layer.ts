@@ -7,7 +7,7 @@ import {
 } from './config.js'
 import type { DatabaseConnection, StratumDatabase, StratumTransaction } from './db/connection.js'
 import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
-import { mapDatabaseError } from './db/map-database-error.js'
+import { mapDatabaseError, mapIfDatabaseError } from './db/map-database-error.js'
 import { coreMigrationsFolder, readMigrationFolder } from './db/migration-files.js'
 import {
   applyMigrations,
@@ -210,6 +210,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   const transactionContext = (tx: StratumTransaction): RepositoryContext => ({
     executor: tx,
     inTransaction: true,
+    prepared: undefined,
     dimensions,
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
@@ -229,6 +230,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   const rootContext: RepositoryContext = {
     executor: connection.db,
     inTransaction: false,
+    prepared: connection,
     dimensions,
     assertUsable: (operation) => {
       assertOpen(state, operation)
@@ -256,7 +258,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       try {
         return await runTransaction((context) => fn(scopeOf(context)), config)
       } catch (error) {
-        throw mapDatabaseError(error, 'transaction')
+        throw mapIfDatabaseError(error, 'transaction')
       }
     },
     async migrate() {

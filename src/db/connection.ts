@@ -51,8 +51,22 @@ export interface DatabaseConnection {
   readonly db: StratumDatabase
   /** Runs `fn` on one session while holding the migration lock (advisory lock or mutex). */
   withMigrationLock<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
+  /**
+   * Runs a named prepared statement and returns rows as arrays, with date and time
+   * values left as Postgres text (as Drizzle's column decoders expect them).
+   */
+  queryPrepared(name: string, text: string, params: readonly unknown[]): Promise<unknown[][]>
   /** Runs raw SQL on any session. */
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
   poolStats(): PoolStats
   close(): Promise<void>
 }
+
+/**
+ * Type OIDs whose values are returned as Postgres text, matching Drizzle's drivers:
+ * date, timestamp, timestamptz, interval and their arrays, and numeric[].
+ * @internal
+ */
+export const RAW_TEXT_TYPE_OIDS: readonly number[] = [
+  1082, 1114, 1184, 1186, 1182, 1115, 1185, 1187, 1231,
+]

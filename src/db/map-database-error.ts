@@ -120,3 +120,21 @@ function firstLine(message: string): string {
   const line = message.split('\n')[0] ?? message
   return line.startsWith('Failed query:') ? 'query failed' : line
 }
+
+/**
+ * Like {@link mapDatabaseError}, but returns errors that did not come from the database
+ * (for example one a transaction callback threw on purpose) unchanged.
+ * @internal
+ */
+export function mapIfDatabaseError(error: unknown, operation: string): unknown {
+  for (
+    let e: unknown = error, depth = 0;
+    e && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    if (e instanceof StratumError) return e
+  }
+  const driver = findDriverError(error)
+  const fromDrizzle = error instanceof Error && error.message.startsWith('Failed query:')
+  return driver?.code || fromDrizzle ? mapDatabaseError(error, operation) : error
+}

@@ -3,9 +3,18 @@ import { vector } from '@electric-sql/pglite-pgvector'
 import { Mutex } from 'async-mutex'
 import { drizzle } from 'drizzle-orm/pglite'
 import * as schema from '../schema/index.js'
-import type { DatabaseConnection, SqlSession, StratumDatabase } from './connection.js'
+import {
+  type DatabaseConnection,
+  RAW_TEXT_TYPE_OIDS,
+  type SqlSession,
+  type StratumDatabase,
+} from './connection.js'
 import { lockDirectory } from './directory-lock.js'
 import { guardClient } from './transaction-context.js'
+
+const rawTextParsers = Object.fromEntries(
+  RAW_TEXT_TYPE_OIDS.map((oid) => [oid, (value: string) => value]),
+)
 
 interface PGliteQueryable {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>
@@ -57,6 +66,14 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
     kind: 'pglite',
     db: undefined as unknown as StratumDatabase,
     withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
+    // PGlite has no server-side statement cache to name; the name is for the server driver.
+    queryPrepared: async (_name, text, params) =>
+      (
+        await pglite.query<unknown[]>(text, [...params], {
+          rowMode: 'array',
+          parsers: rawTextParsers,
+        })
+      ).rows,
     query: async <R>(text: string, params: readonly unknown[] = []) =>
       (await pglite.query<R>(text, [...params])).rows,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),

@@ -2,7 +2,12 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
 import * as schema from '../schema/index.js'
-import type { DatabaseConnection, SqlSession, StratumDatabase } from './connection.js'
+import {
+  type DatabaseConnection,
+  RAW_TEXT_TYPE_OIDS,
+  type SqlSession,
+  type StratumDatabase,
+} from './connection.js'
 import { guardClient } from './transaction-context.js'
 
 /** Session-level advisory lock key that serializes migrations across processes. */
@@ -47,6 +52,15 @@ export function tlsSettings(
       ...(tls.servername ? { servername: tls.servername } : {}),
     },
   }
+}
+
+const rawText = new Set(RAW_TEXT_TYPE_OIDS)
+const identity = (value: string) => value
+const preparedTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    rawText.has(oid)
+      ? identity
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
 function sessionOf(client: pg.PoolClient): SqlSession {
@@ -115,6 +129,16 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         client.release(true)
       }
     },
+    queryPrepared: async (name, text, params) =>
+      (
+        await pool.query({
+          name,
+          text,
+          values: params as unknown[],
+          rowMode: 'array',
+          types: preparedTypes,
+        })
+      ).rows,
     query: async <R>(text: string, params: readonly unknown[] = []) =>
       (await pool.query(text, [...params])).rows as R[],
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

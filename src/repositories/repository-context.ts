@@ -1,4 +1,5 @@
 import type { Executor } from '../db/connection.js'
+import type { PreparedQueryRunner } from './prepared-row-query.js'
 
 /**
  * What a repository runs on: the database or one transaction, plus shared settings.
@@ -8,6 +9,8 @@ export interface RepositoryContext {
   readonly executor: Executor
   /** True when `executor` is a transaction (prepared statements are not used then). */
   readonly inTransaction: boolean
+  /** Runs named prepared statements; only outside transactions. */
+  readonly prepared: PreparedQueryRunner | undefined
   /** Configured embedding dimension. */
   readonly dimensions: number
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */

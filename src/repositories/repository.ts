@@ -11,6 +11,7 @@ import {
   type KeysetColumn,
   type SortDirection,
 } from './keyset.js'
+import { type PreparedQueryRunner, PreparedRowQuery } from './prepared-row-query.js'
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
@@ -53,10 +54,6 @@ export interface UpsertOptions<TRow> {
 
 const CURSOR_FIELD = '__stratum_cursor_'
 
-interface PreparedFind {
-  execute(values: Record<string, unknown>): Promise<unknown[]>
-}
-
 /**
  * Typed data access over one Drizzle table with a single-column primary key. Every input
  * is validated with the table's Zod schemas before it reaches SQL, and every database
@@ -74,7 +71,7 @@ export class Repository<T extends PgTable> {
   protected readonly context: RepositoryContext
   /** @internal */
   protected readonly definition: TableDefinition<T>
-  #preparedFindById: PreparedFind | undefined
+  #preparedFindById: PreparedRowQuery<RowOf<T>> | undefined
 
   /** @internal */
   constructor(context: RepositoryContext, definition: TableDefinition<T>) {
@@ -110,7 +107,8 @@ export class Repository<T extends PgTable> {
   /** The row with this primary key, or null. Uses a prepared statement outside transactions. */
   async findById(id: IdOf<T>): Promise<RowOf<T> | null> {
     return this.run('findById', async (executor) => {
-      if (this.context.inTransaction) {
+      const prepared = this.context.prepared
+      if (!prepared) {
         const rows = await executor
           .select()
           .from(this.table as PgTable)
@@ -118,15 +116,33 @@ export class Repository<T extends PgTable> {
           .limit(1)
         return (rows[0] as RowOf<T> | undefined) ?? null
       }
-      this.#preparedFindById ??= executor
-        .select()
-        .from(this.table as PgTable)
-        .where(eq(this.pk, sql.placeholder('id')))
-        .limit(1)
-        .prepare(`stratum_${this.definition.name}_find_by_id`) as PreparedFind
+      this.#preparedFindById ??= this.prepareRowQuery(
+        prepared,
+        'find_by_id',
+        executor
+          .select()
+          .from(this.table as PgTable)
+          .where(eq(this.pk, sql.placeholder('id')))
+          .limit(1)
+          .toSQL(),
+      )
       const rows = await this.#preparedFindById.execute({ id })
-      return (rows[0] as RowOf<T> | undefined) ?? null
+      return rows[0] ?? null
     })
+  }
+
+  /** A prepared read of whole rows of this table, named after it. @internal */
+  protected prepareRowQuery(
+    runner: PreparedQueryRunner,
+    purpose: string,
+    query: { sql: string; params: unknown[] },
+  ): PreparedRowQuery<RowOf<T>> {
+    return new PreparedRowQuery(
+      runner,
+      `stratum_${this.definition.name}_${purpose}`,
+      query,
+      this.definition.columns,
+    )
   }
 
   /** The row with this primary key; throws `NOT_FOUND` when there is none. */

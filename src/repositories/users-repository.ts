@@ -1,12 +1,9 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
 import { emailField } from '../schema/fields.js'
 import { type User, users } from '../schema/users.js'
+import type { PreparedRowQuery } from './prepared-row-query.js'
 import { Repository } from './repository.js'
 import { validate } from './validate.js'
-
-interface PreparedByEmail {
-  execute(values: { email: string }): Promise<User[]>
-}
 
 /**
  * Users, with lookups by email (case-insensitive) and login bookkeeping.
@@ -18,25 +15,26 @@ interface PreparedByEmail {
  * ```
  */
 export class UsersRepository extends Repository<typeof users> {
-  #preparedByEmail: PreparedByEmail | undefined
+  #preparedByEmail: PreparedRowQuery<User> | undefined
 
   /** The user with this email (any case), or null. */
   async findByEmail(email: string): Promise<User | null> {
     const normalized = validate(emailField, email, 'users.findByEmail')
     return this.run('findByEmail', async (executor) => {
       // lower(email) matches the unique index users_email_lower_key.
-      const query = executor
-        .select()
-        .from(users)
-        .where(
-          eq(
-            sql`lower(${users.email})`,
-            this.context.inTransaction ? normalized : sql.placeholder('email'),
-          ),
-        )
-        .limit(1)
-      if (this.context.inTransaction) return (await query)[0] ?? null
-      this.#preparedByEmail ??= query.prepare('stratum_users_find_by_email') as PreparedByEmail
+      const byEmail = (email: unknown) =>
+        executor
+          .select()
+          .from(users)
+          .where(eq(sql`lower(${users.email})`, email))
+          .limit(1)
+      const prepared = this.context.prepared
+      if (!prepared) return (await byEmail(normalized))[0] ?? null
+      this.#preparedByEmail ??= this.prepareRowQuery(
+        prepared,
+        'find_by_email',
+        byEmail(sql.placeholder('email')).toSQL(),
+      )
       return (await this.#preparedByEmail.execute({ email: normalized }))[0] ?? null
     })
   }

@@ -110,3 +110,10 @@ export function embeddingFrom(seed: number, dimensions: number): number[] {
   }
   return out
 }
+
+/** The URL of a server database opened by the postgres backend. */
+export function databaseUrlOf(data: DataLayer): string {
+  const known = urls.get(data)
+  if (!known) throw new Error('databaseUrlOf: not a data layer opened by the postgres backend')
+  return known.url
+}

@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: each figure side by side with a baseline measured in the same run,
+ * printed as a ratio. Starts a real PostgreSQL the same way the tests do.
+ */
+import { createDataLayer } from '../src/index.js'
+import { startTestServices } from '../src/testing/start-test-services.js'
+import {
+  cloneDatabase,
+  createTemplateDatabase,
+  templateName,
+} from '../src/testing/template-databases.js'
+import { benchPointReads } from './point-reads.js'
+
+const services = await startTestServices({ postgres: true })
+try {
+  console.log(`# stratum-data bench (${new Date().toISOString()})`)
+  console.log(services.summary.join('\n'))
+  const adminUrl = services.postgres!.url
+  await createTemplateDatabase(adminUrl, 1536)
+  const { url } = await cloneDatabase(adminUrl, templateName(1536))
+  const data = await createDataLayer({ databaseUrl: url, database: { pool: { max: 16 } } })
+  try {
+    await benchPointReads(data, url)
+  } finally {
+    await data.close()
+  }
+} finally {
+  await services.stop()
+}
