@@ -32,6 +32,16 @@ function findDriverError(error: unknown): PgLikeError | undefined {
   return undefined
 }
 
+/** A StratumError thrown inside a driver or Drizzle call, found in the `cause` chain. */
+function findStratumError(error: unknown): StratumError | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof StratumError) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
 function classify(sqlState: string): StratumErrorCode {
   if (sqlState === '23505') return 'CONFLICT'
   if (sqlState === '23503') return 'NOT_FOUND'
@@ -72,13 +82,8 @@ function describe(code: StratumErrorCode, driver: PgLikeError, operation: string
  * @internal
  */
 export function mapDatabaseError(error: unknown, operation: string): StratumError {
-  for (
-    let e: unknown = error, depth = 0;
-    e && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    if (e instanceof StratumError) return e
-  }
+  const ours = findStratumError(error)
+  if (ours) return ours
   const driver = findDriverError(error)
   const cause = driver ?? error
   if (!driver?.code) {
@@ -127,13 +132,8 @@ function firstLine(message: string): string {
  * @internal
  */
 export function mapIfDatabaseError(error: unknown, operation: string): unknown {
-  for (
-    let e: unknown = error, depth = 0;
-    e && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    if (e instanceof StratumError) return e
-  }
+  const ours = findStratumError(error)
+  if (ours) return ours
   const driver = findDriverError(error)
   const fromDrizzle = error instanceof Error && error.message.startsWith('Failed query:')
   return driver?.code || fromDrizzle ? mapDatabaseError(error, operation) : error

@@ -1,11 +1,11 @@
 import { inArray, sql } from 'drizzle-orm'
-import { StratumError, ValidationError } from '../errors.js'
+import { StratumError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import type { ListOptions } from './chats-repository.js'
 import { type Page, Repository } from './repository.js'
 import type { RepositoryContext } from './repository-context.js'
-import { validate } from './validate.js'
+import { validate, validateEach } from './validate.js'
 
 /** Paging arguments of `listByChat`. */
 export interface MessageListOptions extends ListOptions {
@@ -35,22 +35,11 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     operation = 'appendMany',
   ): Promise<ChatMessage[]> {
     const context = `chat_messages.${operation}`
-    if (!Array.isArray(inputs))
-      throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
-    const values = inputs.map((input, i) => {
-      try {
-        return validate(this.definition.insertSchema, input, context) as NewChatMessage
-      } catch (error) {
-        if (!(error instanceof ValidationError) || inputs.length === 1) throw error
-        throw new ValidationError(
-          context,
-          error.issues.map((issue) => ({
-            path: `[${i}]${issue.path ? `.${issue.path}` : ''}`,
-            message: issue.message,
-          })),
-        )
-      }
-    })
+    const values = (
+      inputs.length === 1 && operation === 'append'
+        ? [validate(this.definition.insertSchema, inputs[0], context)]
+        : validateEach(this.definition.insertSchema, inputs, context)
+    ) as NewChatMessage[]
     if (values.length === 0) return []
     const chatIds = [...new Set(values.map((v) => v.chatId))]
     return this.run(operation, () =>

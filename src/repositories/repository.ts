@@ -15,7 +15,7 @@ import { type PreparedQueryRunner, PreparedRowQuery } from './prepared-row-query
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
-import { validate } from './validate.js'
+import { validate, validateEach } from './validate.js'
 
 /** Default and largest page sizes of `findMany` and `findPage`. */
 export const DEFAULT_PAGE_SIZE = 50
@@ -260,23 +260,11 @@ export class Repository<T extends PgTable> {
     inputs: readonly InsertOf<T>[],
     options: { batchSize?: number } = {},
   ): Promise<RowOf<T>[]> {
-    const context = `${this.definition.name}.createMany`
-    if (!Array.isArray(inputs))
-      throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
-    const values = inputs.map((input, i) => {
-      try {
-        return validate(this.definition.insertSchema, input, context) as Record<string, unknown>
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error
-        throw new ValidationError(
-          context,
-          error.issues.map((issue) => ({
-            path: `[${i}]${issue.path ? `.${issue.path}` : ''}`,
-            message: issue.message,
-          })),
-        )
-      }
-    })
+    const values = validateEach(
+      this.definition.insertSchema,
+      inputs,
+      `${this.definition.name}.createMany`,
+    ) as Record<string, unknown>[]
     const columnCount = Object.keys(this.definition.columns).length
     // Postgres takes at most 65535 parameters per statement.
     const batchSize = Math.max(

@@ -17,10 +17,7 @@ export function validate<S extends z.ZodType>(
     context,
     result.error.issues.map((issue) => ({
       path: formatPath(issue.path),
-      message:
-        issue.code === 'unrecognized_keys'
-          ? `unknown field(s) ${issue.keys.join(', ')}`
-          : issue.message,
+      message: issueMessage(issue),
     })),
   )
 }
@@ -34,4 +31,35 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
     .join('')
     .replace(/^\./, '')
+}
+
+/**
+ * Validates every item of a batch before any is written; a failure names the item's
+ * index in each path (`[3].email`).
+ * @internal
+ */
+export function validateEach<S extends z.ZodType>(
+  schema: S,
+  inputs: unknown,
+  context: string,
+): z.output<S>[] {
+  if (!Array.isArray(inputs))
+    throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
+  return inputs.map((input, index) => {
+    const result = schema.safeParse(input)
+    if (result.success) return result.data
+    throw new ValidationError(
+      `${context}: item ${index} is invalid`,
+      result.error.issues.map((issue) => ({
+        path: formatPath([index, ...issue.path]),
+        message: issueMessage(issue),
+      })),
+    )
+  })
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'unrecognized_keys'
+    ? `unknown field(s) ${issue.keys.join(', ')}`
+    : issue.message
 }

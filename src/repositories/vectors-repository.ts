@@ -6,7 +6,7 @@ import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/c
 import { embeddingField } from '../schema/fields.js'
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
-import { formatPath, validate } from './validate.js'
+import { validate, validateEach } from './validate.js'
 
 /** Arguments of `vectors.search`. */
 export interface VectorSearchOptions {
@@ -88,19 +88,7 @@ export class VectorStore {
    */
   async upsert(items: readonly NewChatVector[]): Promise<UpsertedVector[]> {
     const context = 'chat_vectors.upsert'
-    if (!Array.isArray(items))
-      throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
-    const values = items.map((item, i) => {
-      const result = this.#insertSchema.safeParse(item)
-      if (result.success) return result.data as NewChatVector
-      throw new ValidationError(
-        `${context}: item ${i} is invalid`,
-        result.error.issues.map((issue) => ({
-          path: formatPath([i, ...issue.path]),
-          message: issue.message,
-        })),
-      )
-    })
+    const values = validateEach(this.#insertSchema, items, context) as NewChatVector[]
     const seen = new Map<string, number>()
     values.forEach((v, i) => {
       if (!v.messageId) return

@@ -2,18 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createDataLayer, isStratumError, type StratumError } from '../../src/index.js'
+import { createDataLayer, isStratumError } from '../../src/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
-
-async function failure(run: () => Promise<unknown>): Promise<StratumError> {
-  try {
-    await run()
-  } catch (error) {
-    return error as StratumError
-  }
-  throw new Error('expected an error')
-}
+import { failure } from '../helpers/failure.js'
 
 describe('connecting to a server', () => {
   it('gives UNAVAILABLE for a closed port, without the password', async () => {

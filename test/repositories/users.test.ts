@@ -1,15 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { DataLayer, StratumError } from '../../src/index.js'
+import type { DataLayer } from '../../src/index.js'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
-
-async function failure(run: () => Promise<unknown>): Promise<StratumError> {
-  try {
-    await run()
-  } catch (error) {
-    return error as StratumError
-  }
-  throw new Error('expected an error')
-}
+import { failure } from '../helpers/failure.js'
 
 for (const backend of backends) {
   describe(`users [${backendTitle(backend)}]`, () => {

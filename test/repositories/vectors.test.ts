@@ -1,18 +1,10 @@
 import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Chat, DataLayer, StratumError, User } from '../../src/index.js'
+import type { Chat, DataLayer, User } from '../../src/index.js'
 import { backends, backendTitle, embeddingFrom, uniqueEmail } from '../helpers/backends.js'
+import { failure } from '../helpers/failure.js'
 
 const DIMENSIONS = 384
-
-async function failure(run: () => Promise<unknown>): Promise<StratumError> {
-  try {
-    await run()
-  } catch (error) {
-    return error as StratumError
-  }
-  throw new Error('expected an error')
-}
 
 for (const backend of backends) {
   describe(`vectors [${backendTitle(backend)}]`, () => {
