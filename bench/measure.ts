@@ -43,3 +43,50 @@ export function printTable(header: string[], rows: string[][]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const row of rows) console.log(line(row))
 }
+
+/** The median of some numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Result of {@link compareThroughput}: medians over rounds, and the median of per-round ratios. */
+export interface Comparison {
+  readonly baseline: number
+  readonly subject: number
+  readonly ratio: number
+}
+
+/**
+ * Measures `subject` against `baseline` on a shared, noisy machine: both are warmed up,
+ * then run in `rounds` back-to-back pairs whose order alternates; the figure is the
+ * median of the per-pair ratios, so a slow moment of the machine hits both sides.
+ */
+export async function compareThroughput(
+  baseline: (iteration: number) => Promise<unknown>,
+  subject: (iteration: number) => Promise<unknown>,
+  options: { concurrency: number; durationMs: number; rounds: number },
+): Promise<Comparison> {
+  const run = (operation: (iteration: number) => Promise<unknown>) =>
+    measureThroughput(operation, {
+      concurrency: options.concurrency,
+      durationMs: options.durationMs,
+    })
+  await run(baseline)
+  await run(subject)
+  const baselines: number[] = []
+  const subjects: number[] = []
+  const ratios: number[] = []
+  for (let round = 0; round < options.rounds; round++) {
+    const first = round % 2 === 0 ? baseline : subject
+    const second = round % 2 === 0 ? subject : baseline
+    const a = (await run(first)).opsPerSecond
+    const b = (await run(second)).opsPerSecond
+    const [base, subj] = round % 2 === 0 ? [a, b] : [b, a]
+    baselines.push(base)
+    subjects.push(subj)
+    ratios.push(subj / base)
+  }
+  return { baseline: median(baselines), subject: median(subjects), ratio: median(ratios) }
+}

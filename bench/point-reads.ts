@@ -1,20 +1,19 @@
 import pg from 'pg'
 import type { DataLayer } from '../src/index.js'
-import { formatRate, measureThroughput, printTable } from './measure.js'
+import { compareThroughput, formatRate, printTable } from './measure.js'
 
 const USERS = 10_000
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000)
-const ROUNDS = 3
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 
 /**
  * Point reads by primary key: `data.users.findById` against raw `pg` with a named
  * prepared statement returning the same columns, at concurrency 1 and 16. Both use a
- * pool of 16 connections to the same database; rounds alternate which goes first and
- * the best round of each counts.
+ * pool of 16 connections to the same database (see compareThroughput for the method).
  */
 export async function benchPointReads(data: DataLayer, databaseUrl: string): Promise<void> {
   console.log(
-    `\n## Point reads by id (${USERS.toLocaleString('en-US')} users, ${DURATION_MS} ms per run, best of ${ROUNDS})`,
+    `\n## Point reads by id (${USERS.toLocaleString('en-US')} users; ${ROUNDS} alternating rounds of ${DURATION_MS} ms; medians)`,
   )
   const rows = await data.users.createMany(
     Array.from({ length: USERS }, (_, i) => ({
@@ -36,24 +35,16 @@ export async function benchPointReads(data: DataLayer, databaseUrl: string): Pro
 
   const table: string[][] = []
   for (const concurrency of [1, 16]) {
-    let bestRaw = 0
-    let bestRepo = 0
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['raw', 'repo'] : ['repo', 'raw']
-      for (const which of order) {
-        const result = await measureThroughput(which === 'raw' ? rawFind : repoFind, {
-          concurrency,
-          durationMs: DURATION_MS,
-        })
-        if (which === 'raw') bestRaw = Math.max(bestRaw, result.opsPerSecond)
-        else bestRepo = Math.max(bestRepo, result.opsPerSecond)
-      }
-    }
+    const result = await compareThroughput(rawFind, repoFind, {
+      concurrency,
+      durationMs: DURATION_MS,
+      rounds: ROUNDS,
+    })
     table.push([
       String(concurrency),
-      formatRate(bestRaw),
-      formatRate(bestRepo),
-      (bestRepo / bestRaw).toFixed(2),
+      formatRate(result.baseline),
+      formatRate(result.subject),
+      result.ratio.toFixed(2),
     ])
   }
   await raw.end()

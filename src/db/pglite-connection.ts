@@ -67,13 +67,11 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
     db: undefined as unknown as StratumDatabase,
     withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
     // PGlite has no server-side statement cache to name; the name is for the server driver.
-    queryPrepared: async (_name, text, params) =>
-      (
-        await pglite.query<unknown[]>(text, [...params], {
-          rowMode: 'array',
-          parsers: rawTextParsers,
-        })
-      ).rows,
+    queryPrepared: (_name, text, params) =>
+      pglite.query<unknown[]>(text, params as unknown[], {
+        rowMode: 'array',
+        parsers: rawTextParsers,
+      }),
     query: async <R>(text: string, params: readonly unknown[] = []) =>
       (await pglite.query<R>(text, [...params])).rows,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),

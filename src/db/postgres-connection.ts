@@ -129,16 +129,14 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         client.release(true)
       }
     },
-    queryPrepared: async (name, text, params) =>
-      (
-        await pool.query({
-          name,
-          text,
-          values: params as unknown[],
-          rowMode: 'array',
-          types: preparedTypes,
-        })
-      ).rows,
+    queryPrepared: (name, text, params) =>
+      pool.query<unknown[]>({
+        name,
+        text,
+        values: params as unknown[],
+        rowMode: 'array',
+        types: preparedTypes,
+      }),
     query: async <R>(text: string, params: readonly unknown[] = []) =>
       (await pool.query(text, [...params])).rows as R[],
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -1,20 +1,25 @@
-import { type Column, fillPlaceholders } from 'drizzle-orm'
+import { type Column, is, Param, Placeholder } from 'drizzle-orm'
 import type { DatabaseConnection } from '../db/connection.js'
 
 /** Runs named prepared statements on the root connection (not in a transaction). @internal */
 export type PreparedQueryRunner = Pick<DatabaseConnection, 'queryPrepared'>
 
+type Slot =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'placeholder'; readonly name: string; readonly encoder?: Column | undefined }
+
 /**
  * A read that is compiled once by Drizzle and then run as a named prepared statement,
  * decoding array rows with the columns' own Drizzle decoders. This is the hot path for
- * reads by key: it skips Drizzle's per-call layers and keeps close to raw `pg`.
+ * reads by key: it skips Drizzle's per-call layers (several async frames, placeholder
+ * filling by entity checks, a mapping pass) and keeps close to raw `pg`.
  * @internal
  */
 export class PreparedRowQuery<TRow> {
   readonly #runner: PreparedQueryRunner
   readonly #name: string
   readonly #text: string
-  readonly #params: unknown[]
+  readonly #slots: readonly Slot[]
   readonly #keys: string[]
   readonly #columns: Column[]
 
@@ -27,27 +32,45 @@ export class PreparedRowQuery<TRow> {
     this.#runner = runner
     this.#name = name
     this.#text = query.sql
-    this.#params = query.params
+    this.#slots = query.params.map((param): Slot => {
+      if (is(param, Placeholder)) return { kind: 'placeholder', name: param.name }
+      if (is(param, Param) && is(param.value, Placeholder)) {
+        return { kind: 'placeholder', name: param.value.name, encoder: param.encoder as Column }
+      }
+      return { kind: 'value', value: param }
+    })
     this.#keys = Object.keys(fields)
     this.#columns = Object.values(fields)
   }
 
-  async execute(values: Record<string, unknown>): Promise<TRow[]> {
-    const rows = await this.#runner.queryPrepared(
-      this.#name,
-      this.#text,
-      fillPlaceholders(this.#params, values),
-    )
+  /** Runs the statement with `values` for its placeholders; resolves to decoded rows. */
+  execute(values: Record<string, unknown>): Promise<TRow[]> {
+    const params = this.#slots.map((slot) => {
+      if (slot.kind === 'value') return slot.value
+      const value = values[slot.name]
+      return slot.encoder && value !== null && value !== undefined
+        ? slot.encoder.mapToDriverValue(value)
+        : value
+    })
+    return this.#runner
+      .queryPrepared(this.#name, this.#text, params)
+      .then((result) => this.#decode(result.rows))
+  }
+
+  #decode(rows: unknown[][]): TRow[] {
     const keys = this.#keys
     const columns = this.#columns
-    return rows.map((row) => {
-      const out: Record<string, unknown> = {}
+    const out = new Array<TRow>(rows.length)
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!
+      const decoded: Record<string, unknown> = {}
       for (let i = 0; i < keys.length; i++) {
         const value = row[i]
-        out[keys[i]!] =
+        decoded[keys[i]!] =
           value === null || value === undefined ? null : columns[i]!.mapFromDriverValue(value)
       }
-      return out as TRow
-    })
+      out[r] = decoded as TRow
+    }
+    return out
   }
 }

@@ -1,6 +1,7 @@
 import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Executor } from '../db/connection.js'
+import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { compileWhere, type Where } from './filters.js'
 import {
@@ -11,7 +12,7 @@ import {
   type KeysetColumn,
   type SortDirection,
 } from './keyset.js'
-import { type PreparedQueryRunner, PreparedRowQuery } from './prepared-row-query.js'
+import { PreparedRowQuery } from './prepared-row-query.js'
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
@@ -71,7 +72,7 @@ export class Repository<T extends PgTable> {
   protected readonly context: RepositoryContext
   /** @internal */
   protected readonly definition: TableDefinition<T>
-  #preparedFindById: PreparedRowQuery<RowOf<T>> | undefined
+  readonly #prepared = new Map<string, PreparedRowQuery<RowOf<T>>>()
 
   /** @internal */
   constructor(context: RepositoryContext, definition: TableDefinition<T>) {
@@ -104,44 +105,65 @@ export class Repository<T extends PgTable> {
     return this.definition.primaryKey.column
   }
 
-  /** The row with this primary key, or null. Uses a prepared statement outside transactions. */
-  async findById(id: IdOf<T>): Promise<RowOf<T> | null> {
-    return this.run('findById', async (executor) => {
-      const prepared = this.context.prepared
-      if (!prepared) {
-        const rows = await executor
-          .select()
-          .from(this.table as PgTable)
-          .where(eq(this.pk, id))
-          .limit(1)
-        return (rows[0] as RowOf<T> | undefined) ?? null
-      }
-      this.#preparedFindById ??= this.prepareRowQuery(
-        prepared,
-        'find_by_id',
+  /**
+   * The row with this primary key, or null. Uses a prepared statement outside transactions
+   * (no LIMIT: the key matches at most one row, and a literal-free plan stays generic).
+   */
+  findById(id: IdOf<T>): Promise<RowOf<T> | null> {
+    return this.readOne(
+      'findById',
+      (executor, key) =>
         executor
           .select()
           .from(this.table as PgTable)
-          .where(eq(this.pk, sql.placeholder('id')))
-          .limit(1)
-          .toSQL(),
-      )
-      const rows = await this.#preparedFindById.execute({ id })
-      return rows[0] ?? null
-    })
+          .where(eq(this.pk, key)),
+      id,
+    )
   }
 
-  /** A prepared read of whole rows of this table, named after it. @internal */
-  protected prepareRowQuery(
-    runner: PreparedQueryRunner,
-    purpose: string,
-    query: { sql: string; params: unknown[] },
-  ): PreparedRowQuery<RowOf<T>> {
-    return new PreparedRowQuery(
-      runner,
-      `stratum_${this.definition.name}_${purpose}`,
-      query,
-      this.definition.columns,
+  /**
+   * Reads at most one whole row by a key. Outside transactions this is a named prepared
+   * statement (compiled once) with no async frames of ours between caller and driver: the
+   * hot path. Inside a transaction it is the plain Drizzle query on the transaction.
+   * @internal
+   */
+  protected readOne(
+    operation: string,
+    query: (
+      executor: Executor,
+      key: unknown,
+    ) => { toSQL(): { sql: string; params: unknown[] } } & PromiseLike<unknown[]>,
+    key: unknown,
+  ): Promise<RowOf<T> | null> {
+    const prepared = this.context.prepared
+    if (!prepared) {
+      return this.run(operation, async (executor) => {
+        const rows = await query(executor, key)
+        return (rows[0] as RowOf<T> | undefined) ?? null
+      })
+    }
+    const name = `${this.definition.name}.${operation}`
+    let statement = this.#prepared.get(operation)
+    try {
+      this.context.assertUsable(name)
+      if (!statement) {
+        const compiled = query(this.context.executor, sql.placeholder('key')).toSQL()
+        statement = new PreparedRowQuery<RowOf<T>>(
+          prepared,
+          `stratum_${this.definition.name}_${operation}`,
+          compiled,
+          this.definition.columns,
+        )
+        this.#prepared.set(operation, statement)
+      }
+    } catch (error) {
+      return Promise.reject(mapDatabaseError(error, name))
+    }
+    return statement.execute({ key }).then(
+      (rows) => rows[0] ?? null,
+      (error: unknown) => {
+        throw mapDatabaseError(error, name)
+      },
     )
   }
 

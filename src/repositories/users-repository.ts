@@ -1,7 +1,6 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
 import { emailField } from '../schema/fields.js'
 import { type User, users } from '../schema/users.js'
-import type { PreparedRowQuery } from './prepared-row-query.js'
 import { Repository } from './repository.js'
 import { validate } from './validate.js'
 
@@ -15,28 +14,19 @@ import { validate } from './validate.js'
  * ```
  */
 export class UsersRepository extends Repository<typeof users> {
-  #preparedByEmail: PreparedRowQuery<User> | undefined
-
   /** The user with this email (any case), or null. */
   async findByEmail(email: string): Promise<User | null> {
     const normalized = validate(emailField, email, 'users.findByEmail')
-    return this.run('findByEmail', async (executor) => {
-      // lower(email) matches the unique index users_email_lower_key.
-      const byEmail = (email: unknown) =>
+    // lower(email) matches the unique index users_email_lower_key.
+    return this.readOne(
+      'findByEmail',
+      (executor, key) =>
         executor
           .select()
           .from(users)
-          .where(eq(sql`lower(${users.email})`, email))
-          .limit(1)
-      const prepared = this.context.prepared
-      if (!prepared) return (await byEmail(normalized))[0] ?? null
-      this.#preparedByEmail ??= this.prepareRowQuery(
-        prepared,
-        'find_by_email',
-        byEmail(sql.placeholder('email')).toSQL(),
-      )
-      return (await this.#preparedByEmail.execute({ email: normalized }))[0] ?? null
-    })
+          .where(eq(sql`lower(${users.email})`, key)),
+      normalized,
+    )
   }
 
   /** Sets `last_login` to now; returns the updated user or throws `NOT_FOUND`. */
