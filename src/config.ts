@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Pool } from 'pg'
 import { z } from 'zod'
@@ -122,7 +123,7 @@ export function resolveOptions(options: DataLayerOptions = {}): ResolvedOptions 
   throw new ConfigError(`Invalid stratum-data options: ${described.join('; ')}`)
 }
 
-type EnvKind = 'string' | 'int' | 'boolean'
+type EnvKind = 'string' | 'int' | 'boolean' | 'file'
 
 /** One environment variable read by `createDataLayer.fromEnv()`. */
 export interface EnvVariable {
@@ -189,6 +190,19 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: 'connect with TLS, verifying the server certificate',
   },
   {
+    name: 'DATABASE_TLS_CA_FILE',
+    path: ['database', 'tls', 'ca'],
+    kind: 'file',
+    description: 'PEM file of the CA that signed the server certificate (turns TLS on)',
+  },
+  {
+    name: 'DATABASE_TLS_REJECT_UNAUTHORIZED',
+    path: ['database', 'tls', 'rejectUnauthorized'],
+    kind: 'boolean',
+    description: 'false turns certificate verification off (explicitly; the default is on)',
+  },
+
+  {
     name: 'STRATUM_EMBEDDING_DIMENSIONS',
     path: ['embeddings', 'dimensions'],
     kind: 'int',
@@ -204,6 +218,13 @@ function parseEnvValue(variable: EnvVariable, raw: string): unknown {
       if (!/^-?\d+$/.test(raw.trim()))
         throw new ConfigError(`${variable.name} must be a whole number`)
       return Number.parseInt(raw, 10)
+    }
+    case 'file': {
+      try {
+        return readFileSync(raw)
+      } catch {
+        throw new ConfigError(`${variable.name} names a file that cannot be read`)
+      }
     }
     case 'boolean': {
       const v = raw.trim().toLowerCase()
@@ -228,6 +249,13 @@ export function optionsFromEnv(
     if (raw === undefined || raw === '') continue
     let target = options
     for (const key of variable.path.slice(0, -1)) {
+      // `DATABASE_TLS=true` plus a nested TLS setting: the object form means TLS on.
+      if (target[key] === true) target[key] = {}
+      if (target[key] === false) {
+        throw new ConfigError(
+          `${variable.name} conflicts with ${key} turned off by another variable`,
+        )
+      }
       target[key] ??= {}
       target = target[key] as Record<string, unknown>
     }

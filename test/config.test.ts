@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { optionsFromEnv, resolveOptions } from '../src/config.js'
 import { tlsSettings } from '../src/db/postgres-connection.js'
@@ -75,6 +78,26 @@ describe('options', () => {
     expect(resolved.database.pool.statementTimeoutMs).toBe(3000)
     expect(resolved.database.tls).toBe(true)
     expect(resolved.embeddings.dimensions).toBe(384)
+  })
+
+  it('reads TLS settings from the environment, verification on unless turned off', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stratum-ca-'))
+    const caFile = join(dir, 'ca.pem')
+    await writeFile(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    const withCa = resolveOptions(
+      optionsFromEnv({ DATABASE_TLS: 'true', DATABASE_TLS_CA_FILE: caFile }),
+    )
+    expect(withCa.database.tls).toMatchObject({ rejectUnauthorized: true })
+    expect(String((withCa.database.tls as { ca: Buffer }).ca)).toContain('BEGIN CERTIFICATE')
+    const off = resolveOptions(optionsFromEnv({ DATABASE_TLS_REJECT_UNAUTHORIZED: 'false' }))
+    expect(off.database.tls).toEqual({ rejectUnauthorized: false })
+    await configError(() =>
+      createDataLayer.fromEnv({ DATABASE_TLS_CA_FILE: join(dir, 'missing.pem') }),
+    )
+    await configError(() =>
+      createDataLayer.fromEnv({ DATABASE_TLS: 'false', DATABASE_TLS_CA_FILE: caFile }),
+    )
+    await rm(dir, { recursive: true, force: true })
   })
 
   it('rejects a malformed environment value naming the variable', async () => {
