@@ -35,7 +35,7 @@ describe(`server connections [${backendTitle(server)}]`, () => {
   })
 
   it('survives pooled connections killed by the server, without crashing the process', async () => {
-    const data = await server.open({ database: { pool: { max: 4 } } } as never)
+    const data = await server.open({ database: { pool: { max: 4 } } })
     const user = await data.users.create({ email: uniqueEmail() })
     await Promise.all([1, 2, 3, 4].map(() => data.users.findById(user.id)))
     const admin = new pg.Client({ connectionString: databaseUrlOf(data) })

@@ -7,14 +7,19 @@ import {
   templateName,
 } from '../../src/testing/template-databases.js'
 
+/** Options a test may pass: everything but where the database is. */
+export type TestLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'database'> & {
+  database?: { pool?: NonNullable<DataLayerOptions['database']>['pool'] }
+}
+
 /** A database backend every contract test runs on. */
 export interface Backend {
   /** `pglite` or `postgres`, shown in test names. */
   readonly name: 'pglite' | 'postgres'
   /** A migrated data layer on a database of its own; closed after the file. */
-  open(options?: Omit<DataLayerOptions, 'databaseUrl' | 'database'>): Promise<DataLayer>
+  open(options?: TestLayerOptions): Promise<DataLayer>
   /** A data layer on a new, empty database (no migrations); closed after the file. */
-  openEmpty(options?: Omit<DataLayerOptions, 'databaseUrl' | 'database'>): Promise<DataLayer>
+  openEmpty(options?: TestLayerOptions): Promise<DataLayer>
   /**
    * Another data layer on the same database, as a second process would have (its own
    * pool). PGlite has one in-process instance per database, so it returns `data` itself.
