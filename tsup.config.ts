@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'schema/index': 'src/schema/index.ts',
+    'cache/index': 'src/cache/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

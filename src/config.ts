@@ -68,9 +68,66 @@ const databaseSchema = z
   })
   .strict()
 
+const redisUrl = z.string().superRefine((value, ctx) => {
+  let protocol: string
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid URL (expected redis://host:port)' })
+    return
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    ctx.addIssue({ code: 'custom', message: 'must start with redis:// or rediss://' })
+  }
+})
+
+const isRedisClient = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && 'defineCommand' in value && 'status' in value
+
+const cacheSchema = z
+  .object({
+    prefix: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[^\s]+$/, 'must not contain spaces')
+      .default('stratum:'),
+    defaultTtlMs: z.number().int().min(1).default(300_000),
+    maxValueBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(512 * 1024 * 1024)
+      .default(1024 * 1024),
+    memory: z
+      .object({
+        maxEntries: z.number().int().min(1).default(10_000),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024 * 1024),
+      })
+      .strict()
+      .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
+    redis: z
+      .object({
+        client: z
+          .custom<object>(isRedisClient, { message: 'must be an ioredis client' })
+          .optional(),
+        commandTimeoutMs: z.number().int().min(1).default(250),
+        connectTimeoutMs: z.number().int().min(1).default(1000),
+      })
+      .strict()
+      .default({ commandTimeoutMs: 250, connectTimeoutMs: 1000 }),
+  })
+  .strict()
+
 const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
+    redisUrl: redisUrl.optional(),
+    cache: cacheSchema.default(cacheSchema.parse({})),
     database: databaseSchema.default(databaseSchema.parse({})),
     embeddings: z
       .object({
@@ -86,6 +143,13 @@ const optionsSchema = z
       o.database.dir && 'database.dir',
       o.database.client && 'database.client',
     ].filter(Boolean)
+    if (o.redisUrl && o.cache.redis.client) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give only one of redisUrl, cache.redis.client',
+        path: ['redisUrl'],
+      })
+    }
     if (given.length > 1) {
       ctx.addIssue({
         code: 'custom',
@@ -202,6 +266,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: 'false turns certificate verification off (explicitly; the default is on)',
   },
 
+  {
+    name: 'REDIS_URL',
+    path: ['redisUrl'],
+    kind: 'string',
+    description: 'Redis URL for the cache; unset means the in-process LRU',
+  },
+  {
+    name: 'STRATUM_CACHE_PREFIX',
+    path: ['cache', 'prefix'],
+    kind: 'string',
+    description: 'prefix of every cache key',
+  },
   {
     name: 'STRATUM_EMBEDDING_DIMENSIONS',
     path: ['embeddings', 'dimensions'],

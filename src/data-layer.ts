@@ -1,4 +1,8 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
+import type { Redis } from 'ioredis'
+import { Cache } from './cache/cache.js'
+import { memoryDriver } from './cache/memory-driver.js'
+import { redisDriver } from './cache/redis-driver.js'
 import {
   type DataLayerOptions,
   optionsFromEnv,
@@ -20,7 +24,7 @@ import { openPGlite } from './db/pglite-connection.js'
 import { openPostgres } from './db/postgres-connection.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError } from './errors.js'
-import type { HealthReport } from './health.js'
+import type { CacheHealth, DatabaseHealth, HealthReport } from './health.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -72,6 +76,11 @@ export interface DataLayer extends Repositories {
   readonly db: StratumDatabase
   /** The configured embedding dimension. */
   readonly embeddingDimensions: number
+  /**
+   * The cache: Redis when `redisUrl` (or `cache.redis.client`) is given, else an
+   * in-process LRU. Repositories do not cache through it yet (issue #3).
+   */
+  readonly cache: Cache
   /**
    * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
    * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
@@ -146,6 +155,67 @@ async function openConnection(options: ResolvedOptions): Promise<DatabaseConnect
   return openPGlite({ dir: database.dir, client: client as never })
 }
 
+function openCache(options: ResolvedOptions): Cache {
+  const { cache } = options
+  const driver =
+    options.redisUrl || cache.redis.client
+      ? redisDriver({
+          ...(options.redisUrl ? { url: options.redisUrl } : {}),
+          ...(cache.redis.client ? { client: cache.redis.client as Redis } : {}),
+          commandTimeoutMs: cache.redis.commandTimeoutMs,
+          connectTimeoutMs: cache.redis.connectTimeoutMs,
+        })
+      : memoryDriver(cache.memory)
+  return new Cache(driver, {
+    prefix: cache.prefix,
+    defaultTtlMs: cache.defaultTtlMs,
+    maxValueBytes: cache.maxValueBytes,
+  })
+}
+
+const closedError = { code: 'CLOSED' as const, message: 'the data layer is closed' }
+
+async function checkDatabase(
+  connection: DatabaseConnection,
+  state: LayerState,
+  timeoutMs: number,
+): Promise<DatabaseHealth> {
+  const base = { backend: connection.kind, pool: connection.poolStats() }
+  if (state.closed) return { ...base, status: 'down', latencyMs: 0, error: closedError }
+  const started = performance.now()
+  try {
+    await withTimeout(connection.query('SELECT 1'), timeoutMs, 'the database')
+    return {
+      ...base,
+      pool: connection.poolStats(),
+      status: 'ok',
+      latencyMs: performance.now() - started,
+    }
+  } catch (cause) {
+    const mapped = mapDatabaseError(cause, 'health')
+    const error = { code: mapped.code, message: mapped.message }
+    return { ...base, status: 'down', latencyMs: performance.now() - started, error }
+  }
+}
+
+async function checkCache(
+  cache: Cache,
+  state: LayerState,
+  timeoutMs: number,
+): Promise<CacheHealth> {
+  const base = { backend: cache.kind, stats: cache.stats() }
+  if (state.closed) return { ...base, status: 'down', latencyMs: 0, error: closedError }
+  const started = performance.now()
+  try {
+    await withTimeout(cache.ping(), timeoutMs, 'the cache')
+    return { ...base, status: 'ok', latencyMs: performance.now() - started }
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause)
+    const error = { code: 'UNAVAILABLE' as const, message: `the cache is unreachable (${message})` }
+    return { ...base, status: 'down', latencyMs: performance.now() - started, error }
+  }
+}
+
 async function checkDimensions(connection: DatabaseConnection, configured: number): Promise<void> {
   const actual = await readEmbeddingDimensions(connection)
   if (actual !== undefined && actual !== configured)
@@ -200,6 +270,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     throw mapDatabaseError(error, 'connect')
   }
 
+  const cache = openCache(resolved)
   const state: LayerState = { closed: false }
   const coreSet: MigrationSet = {
     name: 'core',
@@ -253,6 +324,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,
+    cache,
     async transaction(fn, config) {
       guard('data.transaction')
       try {
@@ -280,43 +352,17 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       }
     },
     async health() {
-      const started = performance.now()
-      const pool = connection.poolStats()
-      const base = { backend: connection.kind, pool }
-      if (state.closed) {
-        const error = { code: 'CLOSED' as const, message: 'the data layer is closed' }
-        return {
-          status: 'down',
-          checkedAt: new Date(),
-          parts: { database: { ...base, status: 'down', latencyMs: 0, error } },
-        }
-      }
-      try {
-        await withTimeout(
-          connection.query('SELECT 1'),
-          resolved.database.pool.connectionTimeoutMs,
-          'the database',
-        )
-        const latencyMs = performance.now() - started
-        return {
-          status: 'ok',
-          checkedAt: new Date(),
-          parts: { database: { ...base, pool: connection.poolStats(), status: 'ok', latencyMs } },
-        }
-      } catch (cause) {
-        const mapped = mapDatabaseError(cause, 'health')
-        const latencyMs = performance.now() - started
-        const error = { code: mapped.code, message: mapped.message }
-        return {
-          status: 'down',
-          checkedAt: new Date(),
-          parts: { database: { ...base, status: 'down', latencyMs, error } },
-        }
-      }
+      const [database, cachePart] = await Promise.all([
+        checkDatabase(connection, state, resolved.database.pool.connectionTimeoutMs),
+        checkCache(cache, state, resolved.cache.redis.commandTimeoutMs * 4),
+      ])
+      const status =
+        database.status === 'down' ? 'down' : cachePart.status === 'down' ? 'degraded' : 'ok'
+      return { status, checkedAt: new Date(), parts: { database, cache: cachePart } }
     },
     close() {
       state.closed = true
-      closing ??= connection.close()
+      closing ??= Promise.all([connection.close(), cache.close()]).then(() => {})
       return closing
     },
   }

@@ -9,6 +9,7 @@ import { redactSecrets } from './util/redact-secrets.js'
  * - `NOT_FOUND`: the row (or the row a foreign key points at) does not exist.
  * - `CONFLICT`: a unique constraint was violated (for example a duplicate email).
  * - `DIMENSION_MISMATCH`: the database's embedding column has another dimension than configured.
+ * - `INVALID_KEY`: a cache (or blob) key is empty, too long or has unsafe characters.
  * - `UNAVAILABLE`: the database cannot be reached or refused the connection.
  * - `TIMEOUT`: a statement ran past its timeout and was cancelled.
  * - `SERIALIZATION_FAILURE`: a transaction lost a serialization or deadlock race; retry it.
@@ -23,6 +24,7 @@ export type StratumErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'DIMENSION_MISMATCH'
+  | 'INVALID_KEY'
   | 'UNAVAILABLE'
   | 'TIMEOUT'
   | 'SERIALIZATION_FAILURE'

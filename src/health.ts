@@ -1,3 +1,4 @@
+import type { CacheStats } from './cache/cache.js'
 import type { PoolStats } from './db/connection.js'
 import type { StratumErrorCode } from './errors.js'
 
@@ -18,12 +19,20 @@ export interface DatabaseHealth extends PartHealth {
   readonly pool: PoolStats
 }
 
+/** Health of the cache, with its counters. */
+export interface CacheHealth extends PartHealth {
+  /** `memory` or `redis`. */
+  readonly backend: string
+  readonly stats: CacheStats
+}
+
 /**
- * What `data.health()` returns: `ok` when every part is, else `down` (the data layer
- * cannot serve without its database). Later parts (cache, blobs) join `parts`.
+ * What `data.health()` returns: `ok` when every part is; `degraded` when only the cache
+ * is down (reads then go to the database); `down` when the database is. Blobs join
+ * `parts` with their issue.
  */
 export interface HealthReport {
-  readonly status: 'ok' | 'down'
+  readonly status: 'ok' | 'degraded' | 'down'
   readonly checkedAt: Date
-  readonly parts: { readonly database: DatabaseHealth }
+  readonly parts: { readonly database: DatabaseHealth; readonly cache: CacheHealth }
 }

@@ -9,6 +9,8 @@
  * ```
  * @module
  */
+
+export type { Cache, CacheEvent, CacheStats } from './cache/index.js'
 export {
   type DataLayerOptions,
   ENV_VARIABLES,
@@ -43,7 +45,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
-export type { DatabaseHealth, HealthReport, PartHealth, PartStatus } from './health.js'
+export type { CacheHealth, DatabaseHealth, HealthReport, PartHealth, PartStatus } from './health.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'
 export type { FilterOperators, Where } from './repositories/filters.js'

@@ -9,12 +9,14 @@ declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string
     postgresDescription: string
+    redisUrl: string
+    redisDescription: string
   }
 }
 
 export default async function setup(project: TestProject) {
   const started = performance.now()
-  const services = await startTestServices({ postgres: true })
+  const services = await startTestServices({ postgres: true, redis: true })
   const postgres = services.postgres!
   try {
     for (const dimensions of TEMPLATE_DIMENSIONS)
@@ -29,5 +31,7 @@ export default async function setup(project: TestProject) {
   )
   project.provide('postgresUrl', postgres.url)
   project.provide('postgresDescription', postgres.description)
+  project.provide('redisUrl', services.redis!.url)
+  project.provide('redisDescription', services.redis!.description)
   return () => services.stop()
 }

@@ -1,0 +1,41 @@
+/**
+ * The storage contract every cache backend implements. Values are opaque bytes (the
+ * front {@link Cache} serializes); keys arrive fully prefixed. Methods reject on backend
+ * trouble; the front layer decides what that means for the caller.
+ *
+ * Fences make fills safe against concurrent writes: a reader takes the key's fence token
+ * before reading the source, and its fill is stored only if the token is unchanged; a
+ * writer replaces the token (and deletes the value) after it commits. Tokens are random,
+ * so a fence that was evicted and re-created never matches an old token.
+ */
+export interface CacheDriver {
+  /** `memory`, `redis`, or a third-party driver's name. */
+  readonly kind: string
+  get(key: string): Promise<Buffer | undefined>
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>
+  /** Deletes the keys; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>
+  /** Increments a counter (created at 0) and returns its new value; the TTL is refreshed. */
+  increment(key: string, ttlMs: number): Promise<number>
+  /** The fence token of `fenceKey`, created (with `ttlMs`) if there is none. Atomic. */
+  fence(fenceKey: string, ttlMs: number): Promise<string>
+  /** Stores the value only if `fenceKey` still holds `token`; resolves to whether it did. Atomic. */
+  setIfFence(
+    key: string,
+    value: Buffer,
+    ttlMs: number,
+    fenceKey: string,
+    token: string,
+  ): Promise<boolean>
+  /** Deletes `keys` and gives each of `fenceKeys` a new token, in one atomic step. */
+  invalidate(
+    keys: readonly string[],
+    fenceKeys: readonly string[],
+    fenceTtlMs: number,
+  ): Promise<void>
+  /** Deletes every key starting with `prefix`; resolves to how many. */
+  deleteByPrefix(prefix: string): Promise<number>
+  /** Resolves when the backend answers. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}

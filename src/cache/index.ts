@@ -1,0 +1,15 @@
+/**
+ * The cache of stratum-data: the `Cache` front, the `CacheDriver` contract and its two
+ * drivers (in-process LRU, Redis).
+ *
+ * @example
+ * ```ts
+ * import { Cache, redisDriver } from 'stratum-data/cache'
+ * const cache = new Cache(redisDriver({ url: process.env.REDIS_URL }), { prefix: 'myapp:' })
+ * ```
+ * @module
+ */
+export { Cache, type CacheEvent, type CacheOptions, type CacheStats } from './cache.js'
+export type { CacheDriver } from './cache-driver.js'
+export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
+export { type RedisDriverOptions, redisDriver } from './redis-driver.js'

@@ -1,0 +1,79 @@
+import { LRUCache } from 'lru-cache'
+import type { CacheDriver } from './cache-driver.js'
+import { newFenceToken } from './fence-token.js'
+
+/** Bounds of the in-process cache. */
+export interface MemoryDriverOptions {
+  /** Most entries kept (default 10,000). */
+  maxEntries?: number
+  /** Most bytes of values kept (default 64 MiB). */
+  maxBytes?: number
+}
+
+/**
+ * The embedded cache: an in-process LRU bounded by entries and bytes, with per-entry
+ * TTLs. Fences and counters live in a second LRU so that values never evict them.
+ *
+ * @example
+ * ```ts
+ * const driver = memoryDriver({ maxEntries: 50_000, maxBytes: 128 * 1024 * 1024 })
+ * ```
+ */
+export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
+  const values = new LRUCache<string, Buffer>({
+    max: options.maxEntries ?? 10_000,
+    maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+    sizeCalculation: (value, key) => value.byteLength + key.length,
+  })
+  const counters = new LRUCache<string, string>({
+    max: Math.max(1000, (options.maxEntries ?? 10_000) * 2),
+  })
+  const deleteAll = (keys: readonly string[]) =>
+    keys.reduce((n, key) => n + (values.delete(key) ? 1 : 0), 0)
+
+  return {
+    kind: 'memory',
+    async get(key) {
+      return values.get(key)
+    },
+    async set(key, value, ttlMs) {
+      values.set(key, value, { ttl: ttlMs })
+    },
+    async delete(keys) {
+      return deleteAll(keys) + keys.reduce((n, key) => n + (counters.delete(key) ? 1 : 0), 0)
+    },
+    async increment(key, ttlMs) {
+      const next = Number(counters.get(key) ?? 0) + 1
+      counters.set(key, String(next), { ttl: ttlMs })
+      return next
+    },
+    async fence(fenceKey, ttlMs) {
+      const existing = counters.get(fenceKey)
+      if (existing !== undefined) return existing
+      const token = newFenceToken()
+      counters.set(fenceKey, token, { ttl: ttlMs })
+      return token
+    },
+    async setIfFence(key, value, ttlMs, fenceKey, token) {
+      if (counters.get(fenceKey) !== token) return false
+      values.set(key, value, { ttl: ttlMs })
+      return true
+    },
+    async invalidate(keys, fenceKeys, fenceTtlMs) {
+      for (const fenceKey of fenceKeys) counters.set(fenceKey, newFenceToken(), { ttl: fenceTtlMs })
+      deleteAll(keys)
+    },
+    async deleteByPrefix(prefix) {
+      let n = 0
+      for (const store of [values, counters] as LRUCache<string, object | string>[]) {
+        for (const key of [...store.keys()]) if (key.startsWith(prefix) && store.delete(key)) n++
+      }
+      return n
+    },
+    async ping() {},
+    async close() {
+      values.clear()
+      counters.clear()
+    },
+  }
+}

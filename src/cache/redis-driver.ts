@@ -1,0 +1,173 @@
+import { Redis, type RedisOptions } from 'ioredis'
+import type { CacheDriver } from './cache-driver.js'
+import { newFenceToken } from './fence-token.js'
+
+/** How the Redis driver connects. */
+export interface RedisDriverOptions {
+  /** `redis://` or `rediss://` URL; ignored when `client` is given. */
+  url?: string
+  /** A ready ioredis client; the driver does not close it. */
+  client?: Redis
+  /** Each command fails after this long (default 250 ms), so Redis trouble stays short. */
+  commandTimeoutMs?: number
+  /** Give up connecting after this long (default 1,000 ms). */
+  connectTimeoutMs?: number
+}
+
+const FENCE = `local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]`
+
+const SET_IF_FENCE = `if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`
+
+// KEYS: the value keys, then the fence keys; ARGV[1]: how many value keys.
+const INVALIDATE = `local n = tonumber(ARGV[1])
+for i = n + 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2] .. ':' .. i, 'PX', ARGV[3])
+end
+if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
+return 0`
+
+const INCREMENT = `local v = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return v`
+
+interface ScriptedRedis extends Redis {
+  stratumFence(key: string, token: string, ttlMs: number): Promise<string>
+  stratumSetIfFence(
+    key: string,
+    fenceKey: string,
+    token: string,
+    value: Buffer,
+    ttlMs: number,
+  ): Promise<number>
+  stratumInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>
+  stratumIncrement(key: string, ttlMs: number): Promise<number>
+}
+
+/**
+ * Settings for a cache client: no offline queue and a short command timeout, so a
+ * command fails at once instead of waiting for seconds when Redis is unreachable
+ * (ioredis' defaults queue commands and retry, which hangs callers for 10 s or more).
+ * @internal
+ */
+export function cacheClientOptions(
+  commandTimeoutMs: number,
+  connectTimeoutMs: number,
+): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: connectTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    lazyConnect: false,
+  }
+}
+
+/**
+ * The Redis cache driver (ioredis). Fences, fenced sets and invalidations are Lua
+ * scripts, so each is atomic.
+ *
+ * @example
+ * ```ts
+ * const driver = redisDriver({ url: process.env.REDIS_URL })
+ * ```
+ */
+export function redisDriver(options: RedisDriverOptions): CacheDriver {
+  const owned = !options.client
+  const client = (options.client ??
+    new Redis(
+      options.url ?? 'redis://127.0.0.1:6379',
+      cacheClientOptions(options.commandTimeoutMs ?? 250, options.connectTimeoutMs ?? 1000),
+    )) as ScriptedRedis
+  // Without a listener ioredis reports connection errors as unhandled 'error' events.
+  client.on('error', () => {})
+  client.defineCommand('stratumFence', { numberOfKeys: 1, lua: FENCE })
+  client.defineCommand('stratumSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE })
+  client.defineCommand('stratumInvalidate', { lua: INVALIDATE })
+  client.defineCommand('stratumIncrement', { numberOfKeys: 1, lua: INCREMENT })
+
+  // Without an offline queue, a command sent before the first connection is up fails.
+  // Calls wait for that first attempt only (ready, refused, or the connect timeout);
+  // later outages fail fast instead of queueing.
+  let firstAttempt: Promise<void> | undefined =
+    client.status === 'ready'
+      ? undefined
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer)
+            client.off('ready', done).off('error', done).off('end', done)
+            firstAttempt = undefined
+            resolve()
+          }
+          const timer = setTimeout(done, options.connectTimeoutMs ?? 1000)
+          timer.unref()
+          client.once('ready', done).once('error', done).once('end', done)
+        })
+  const connected = <T>(command: () => Promise<T>): Promise<T> =>
+    firstAttempt ? firstAttempt.then(command) : command()
+
+  return {
+    kind: 'redis',
+    get: (key) => connected(async () => (await client.getBuffer(key)) ?? undefined),
+    set: (key, value, ttlMs) =>
+      connected(async () => {
+        await client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)))
+      }),
+    delete: (keys) => connected(async () => (keys.length === 0 ? 0 : client.del(...keys))),
+    increment: (key, ttlMs) =>
+      connected(() => client.stratumIncrement(key, Math.max(1, Math.round(ttlMs)))),
+    fence: (fenceKey, ttlMs) =>
+      connected(() =>
+        client.stratumFence(fenceKey, newFenceToken(), Math.max(1, Math.round(ttlMs))),
+      ),
+    setIfFence: (key, value, ttlMs, fenceKey, token) =>
+      connected(
+        async () =>
+          (await client.stratumSetIfFence(
+            key,
+            fenceKey,
+            token,
+            value,
+            Math.max(1, Math.round(ttlMs)),
+          )) === 1,
+      ),
+    invalidate: (keys, fenceKeys, fenceTtlMs) =>
+      connected(async () => {
+        if (keys.length + fenceKeys.length === 0) return
+        await client.stratumInvalidate(
+          keys.length + fenceKeys.length,
+          ...keys,
+          ...fenceKeys,
+          keys.length,
+          newFenceToken(),
+          Math.max(1, Math.round(fenceTtlMs)),
+        )
+      }),
+    deleteByPrefix: (prefix) =>
+      connected(async () => {
+        let deleted = 0
+        let cursor = '0'
+        const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+          cursor = next
+          if (keys.length > 0) deleted += await client.unlink(...keys)
+        } while (cursor !== '0')
+        return deleted
+      }),
+    ping: () =>
+      connected(async () => {
+        await client.ping()
+      }),
+    async close() {
+      if (owned) client.disconnect()
+    },
+  }
+}

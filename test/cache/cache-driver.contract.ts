@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CacheDriver } from '../../src/cache/index.js'
+
+/**
+ * The contract every CacheDriver must meet. Run it with a factory for your driver; each
+ * test uses keys under a fresh prefix, so drivers may share a backend.
+ */
+export function cacheDriverContract(
+  title: string,
+  makeDriver: () => Promise<CacheDriver> | CacheDriver,
+): void {
+  describe(`CacheDriver contract [${title}]`, () => {
+    let driver: CacheDriver
+    const prefix = `contract:${randomBytes(4).toString('hex')}:`
+    const k = (name: string) => `${prefix}${name}`
+    beforeAll(async () => {
+      driver = await makeDriver()
+    })
+    afterAll(async () => {
+      await driver.deleteByPrefix(prefix)
+      await driver.close()
+    })
+
+    it('answers ping', async () => {
+      await expect(driver.ping()).resolves.toBeUndefined()
+    })
+
+    it('misses an absent key, and returns stored bytes exactly', async () => {
+      expect(await driver.get(k('absent'))).toBeUndefined()
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+      await driver.set(k('bytes'), bytes, 60_000)
+      expect(Buffer.compare((await driver.get(k('bytes')))!, bytes)).toBe(0)
+      await driver.set(k('bytes'), Buffer.from('second'), 60_000)
+      expect((await driver.get(k('bytes')))?.toString()).toBe('second')
+    })
+
+    it('expires a value after its TTL', async () => {
+      await driver.set(k('short'), Buffer.from('x'), 40)
+      expect(await driver.get(k('short'))).toBeDefined()
+      await new Promise((r) => setTimeout(r, 150))
+      expect(await driver.get(k('short'))).toBeUndefined()
+    })
+
+    it('deletes, counting the keys that existed', async () => {
+      await driver.set(k('d1'), Buffer.from('1'), 60_000)
+      await driver.set(k('d2'), Buffer.from('2'), 60_000)
+      expect(await driver.delete([k('d1'), k('d2'), k('d3')])).toBe(2)
+      expect(await driver.get(k('d1'))).toBeUndefined()
+      expect(await driver.delete([])).toBe(0)
+    })
+
+    it('increments counters from zero', async () => {
+      expect(await driver.increment(k('n'), 60_000)).toBe(1)
+      expect(await driver.increment(k('n'), 60_000)).toBe(2)
+      const all = await Promise.all(
+        Array.from({ length: 20 }, () => driver.increment(k('race'), 60_000)),
+      )
+      expect([...all].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    })
+
+    it('gives one fence token to concurrent takers and keeps it until invalidated', async () => {
+      const tokens = await Promise.all(
+        Array.from({ length: 20 }, () => driver.fence(k('f:fence'), 60_000)),
+      )
+      expect(new Set(tokens).size).toBe(1)
+      expect(await driver.fence(k('f:fence'), 60_000)).toBe(tokens[0])
+    })
+
+    it('stores a fenced fill only while the fence is unchanged', async () => {
+      const token = await driver.fence(k('e:fence'), 60_000)
+      expect(await driver.setIfFence(k('e'), Buffer.from('v1'), 60_000, k('e:fence'), token)).toBe(
+        true,
+      )
+      expect((await driver.get(k('e')))?.toString()).toBe('v1')
+      await driver.invalidate([k('e')], [k('e:fence')], 60_000)
+      expect(await driver.get(k('e'))).toBeUndefined()
+      const next = await driver.fence(k('e:fence'), 60_000)
+      expect(next).not.toBe(token)
+      // A reader that took the old token before the write must not put its value back.
+      expect(
+        await driver.setIfFence(k('e'), Buffer.from('stale'), 60_000, k('e:fence'), token),
+      ).toBe(false)
+      expect(await driver.get(k('e'))).toBeUndefined()
+      expect(await driver.setIfFence(k('e'), Buffer.from('v2'), 60_000, k('e:fence'), next)).toBe(
+        true,
+      )
+      expect((await driver.get(k('e')))?.toString()).toBe('v2')
+    })
+
+    it('never matches an old token after the fence is lost', async () => {
+      const token = await driver.fence(k('lost:fence'), 60_000)
+      await driver.delete([k('lost:fence')])
+      expect(
+        await driver.setIfFence(k('lost'), Buffer.from('stale'), 60_000, k('lost:fence'), token),
+      ).toBe(false)
+      expect(await driver.fence(k('lost:fence'), 60_000)).not.toBe(token)
+    })
+
+    it('invalidates several keys and fences in one call', async () => {
+      const fences = await Promise.all(
+        [k('m1:fence'), k('m2:fence')].map((f) => driver.fence(f, 60_000)),
+      )
+      await driver.set(k('m1'), Buffer.from('1'), 60_000)
+      await driver.set(k('m2'), Buffer.from('2'), 60_000)
+      await driver.invalidate([k('m1'), k('m2')], [k('m1:fence'), k('m2:fence')], 60_000)
+      expect(await driver.get(k('m1'))).toBeUndefined()
+      expect(await driver.get(k('m2'))).toBeUndefined()
+      const after = await Promise.all(
+        [k('m1:fence'), k('m2:fence')].map((f) => driver.fence(f, 60_000)),
+      )
+      expect(after[0]).not.toBe(fences[0])
+      expect(after[1]).not.toBe(fences[1])
+      expect(after[0]).not.toBe(after[1])
+    })
+
+    it('deletes by prefix only what starts with it, glob characters included', async () => {
+      const glob = `${prefix}g*[x]?:`
+      await driver.set(`${glob}a`, Buffer.from('a'), 60_000)
+      await driver.set(`${glob}b`, Buffer.from('b'), 60_000)
+      await driver.set(`${prefix}gZZ:c`, Buffer.from('c'), 60_000)
+      expect(await driver.deleteByPrefix(glob)).toBe(2)
+      expect(await driver.get(`${glob}a`)).toBeUndefined()
+      expect((await driver.get(`${prefix}gZZ:c`))?.toString()).toBe('c')
+    })
+  })
+}
