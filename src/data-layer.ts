@@ -23,8 +23,8 @@ import {
 import { openPGlite } from './db/pglite-connection.js'
 import { openPostgres } from './db/postgres-connection.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
-import { DimensionMismatchError, StratumError } from './errors.js'
-import type { CacheHealth, DatabaseHealth, HealthReport } from './health.js'
+import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
+import type { CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -173,29 +173,49 @@ function openCache(options: ResolvedOptions): Cache {
   })
 }
 
-const closedError = { code: 'CLOSED' as const, message: 'the data layer is closed' }
+/**
+ * Runs one part's probe with a timeout and reports status and latency; never throws.
+ * `describe` turns a failure into the part's error.
+ */
+async function probe(
+  state: LayerState,
+  timeoutMs: number,
+  what: string,
+  check: () => Promise<unknown>,
+  describe: (cause: unknown) => { code: StratumErrorCode; message: string },
+): Promise<PartHealth> {
+  if (state.closed) {
+    return {
+      status: 'down',
+      latencyMs: 0,
+      error: { code: 'CLOSED', message: 'the data layer is closed' },
+    }
+  }
+  const started = performance.now()
+  try {
+    await withTimeout(check(), timeoutMs, what)
+    return { status: 'ok', latencyMs: performance.now() - started }
+  } catch (cause) {
+    return { status: 'down', latencyMs: performance.now() - started, error: describe(cause) }
+  }
+}
 
 async function checkDatabase(
   connection: DatabaseConnection,
   state: LayerState,
   timeoutMs: number,
 ): Promise<DatabaseHealth> {
-  const base = { backend: connection.kind, pool: connection.poolStats() }
-  if (state.closed) return { ...base, status: 'down', latencyMs: 0, error: closedError }
-  const started = performance.now()
-  try {
-    await withTimeout(connection.query('SELECT 1'), timeoutMs, 'the database')
-    return {
-      ...base,
-      pool: connection.poolStats(),
-      status: 'ok',
-      latencyMs: performance.now() - started,
-    }
-  } catch (cause) {
-    const mapped = mapDatabaseError(cause, 'health')
-    const error = { code: mapped.code, message: mapped.message }
-    return { ...base, status: 'down', latencyMs: performance.now() - started, error }
-  }
+  const part = await probe(
+    state,
+    timeoutMs,
+    'the database',
+    () => connection.query('SELECT 1'),
+    (cause) => {
+      const mapped = mapDatabaseError(cause, 'health')
+      return { code: mapped.code, message: mapped.message }
+    },
+  )
+  return { ...part, backend: connection.kind, pool: connection.poolStats() }
 }
 
 async function checkCache(
@@ -203,17 +223,17 @@ async function checkCache(
   state: LayerState,
   timeoutMs: number,
 ): Promise<CacheHealth> {
-  const base = { backend: cache.kind, stats: cache.stats() }
-  if (state.closed) return { ...base, status: 'down', latencyMs: 0, error: closedError }
-  const started = performance.now()
-  try {
-    await withTimeout(cache.ping(), timeoutMs, 'the cache')
-    return { ...base, status: 'ok', latencyMs: performance.now() - started }
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause)
-    const error = { code: 'UNAVAILABLE' as const, message: `the cache is unreachable (${message})` }
-    return { ...base, status: 'down', latencyMs: performance.now() - started, error }
-  }
+  const part = await probe(
+    state,
+    timeoutMs,
+    'the cache',
+    () => cache.ping(),
+    (cause) => ({
+      code: 'UNAVAILABLE',
+      message: `the cache is unreachable (${cause instanceof Error ? cause.message : String(cause)})`,
+    }),
+  )
+  return { ...part, backend: cache.kind, stats: cache.stats() }
 }
 
 async function checkDimensions(connection: DatabaseConnection, configured: number): Promise<void> {
