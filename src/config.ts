@@ -110,6 +110,40 @@ const cacheSchema = z
       })
       .strict()
       .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
+    ttlJitter: z.number().min(0).max(0.9).default(0.1),
+    entities: z
+      .object({
+        enabled: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        ttlMs: z.number().int().min(1).default(300_000),
+        negativeTtlMs: z.number().int().min(0).default(30_000),
+        tables: z
+          .record(
+            z.string(),
+            z.union([
+              z.literal(false),
+              z
+                .object({
+                  ttlMs: z.number().int().min(1).optional(),
+                  negativeTtlMs: z.number().int().min(0).optional(),
+                })
+                .strict(),
+            ]),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000, tables: {} }),
+    testing: z
+      .object({
+        fencing: z.boolean().optional(),
+        beforeFill: z
+          .custom<(key: string) => Promise<void>>((v) => typeof v === 'function', {
+            message: 'must be a function',
+          })
+          .optional(),
+      })
+      .strict()
+      .optional(),
     redis: z
       .object({
         client: z

@@ -1,6 +1,6 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
-import { Cache } from './cache/cache.js'
+import { Cache, type ReadThroughOptions } from './cache/cache.js'
 import { memoryDriver } from './cache/memory-driver.js'
 import { redisDriver } from './cache/redis-driver.js'
 import {
@@ -170,6 +170,8 @@ function openCache(options: ResolvedOptions): Cache {
     prefix: cache.prefix,
     defaultTtlMs: cache.defaultTtlMs,
     maxValueBytes: cache.maxValueBytes,
+    ttlJitter: cache.ttlJitter,
+    ...(cache.testing ? { testing: cache.testing } : {}),
   })
 }
 
@@ -298,30 +300,67 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     parameters: { [EMBEDDING_DIMENSIONS_TOKEN]: String(dimensions) },
   }
 
-  const transactionContext = (tx: StratumTransaction): RepositoryContext => ({
+  const entities = resolved.cache.entities
+  // 'auto': cache rows when every process sees the same cache: with Redis, or with PGlite
+  // (one process per database). A server with per-process memory caches would let one
+  // process serve rows another has changed, so rows are not cached there unless asked.
+  const entitiesEnabled =
+    entities.enabled === 'auto'
+      ? cache.kind !== 'memory' || connection.kind === 'pglite'
+      : entities.enabled
+  const coreTables = new Set(['users', 'chats', 'chat_messages'])
+  const cachePolicy = (table: string): ReadThroughOptions | undefined => {
+    const override = entities.tables[table]
+    // Core tables are cached unless turned off; other tables only when listed, since
+    // the library cannot know which cascades reach them.
+    if (!entitiesEnabled || override === false || (!override && !coreTables.has(table))) {
+      return undefined
+    }
+    return {
+      ttlMs: override?.ttlMs ?? entities.ttlMs,
+      negativeTtlMs: override?.negativeTtlMs ?? entities.negativeTtlMs,
+    }
+  }
+
+  const transactionContext = (tx: StratumTransaction, stale: string[]): RepositoryContext => ({
     executor: tx,
     inTransaction: true,
     prepared: undefined,
+    cache: undefined,
+    cachePolicy,
+    // Collected now, invalidated after COMMIT; a rollback drops them unseen.
+    afterCommit: async (keys) => {
+      stale.push(...keys)
+    },
     dimensions,
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
-      tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction))),
+      tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction, stale))),
   })
 
-  const runTransaction = <T>(
+  const runTransaction = async <T>(
     fn: (context: RepositoryContext) => Promise<T>,
     config?: TransactionOptions,
-  ) =>
-    connection.db.transaction(
+  ): Promise<T> => {
+    const stale: string[] = []
+    const result = await connection.db.transaction(
       (tx) =>
-        runInTransactionContext(connection, () => fn(transactionContext(tx as StratumTransaction))),
+        runInTransactionContext(connection, () =>
+          fn(transactionContext(tx as StratumTransaction, stale)),
+        ),
       config,
     )
+    await cache.invalidate([...new Set(stale)])
+    return result
+  }
 
   const rootContext: RepositoryContext = {
     executor: connection.db,
     inTransaction: false,
     prepared: connection,
+    cache,
+    cachePolicy,
+    afterCommit: (keys) => cache.invalidate(keys),
     dimensions,
     assertUsable: (operation) => {
       assertOpen(state, operation)

@@ -10,7 +10,25 @@ export interface CacheOptions {
   defaultTtlMs?: number
   /** Largest serialized value accepted (default 1 MiB). */
   maxValueBytes?: number
+  /** Fraction by which read-through TTLs are randomly shortened, to spread expiries (default 0.1). */
+  ttlJitter?: number
+  /**
+   * For tests only: `fencing: false` fills without fence checks (the classic race comes
+   * back), and `beforeFill` runs between the source read and the fill.
+   */
+  testing?: { fencing?: boolean; beforeFill?: (key: string) => Promise<void> }
 }
+
+/** TTLs of one read-through call. */
+export interface ReadThroughOptions {
+  /** How long a found value is cached. */
+  ttlMs: number
+  /** How long a `null` (not found) is cached; not cached when absent. */
+  negativeTtlMs?: number | undefined
+}
+
+const FENCE_SUFFIX = '#fence'
+const RETRY_INVALIDATIONS_MS = 500
 
 /** Counters since the cache was created. */
 export interface CacheStats {
@@ -22,11 +40,15 @@ export interface CacheStats {
   errors: number
   /** Values not cached because they could not be (too large, not serializable, unreadable). */
   bypasses: number
+  /** Fills refused because a write invalidated the key while the value was being loaded. */
+  fencedFills: number
+  /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
+  pendingInvalidations: number
 }
 
 /** What a cache event listener receives. */
 export interface CacheEvent {
-  readonly type: keyof CacheStats
+  readonly type: keyof Omit<CacheStats, 'pendingInvalidations'>
   /** The key without the prefix. */
   readonly key: string
   readonly error?: unknown
@@ -54,14 +76,33 @@ export class Cache {
   readonly #prefix: string
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
-  readonly #stats: CacheStats = { hits: 0, misses: 0, sets: 0, deletes: 0, errors: 0, bypasses: 0 }
+  readonly #stats: Omit<CacheStats, 'pendingInvalidations'> = {
+    hits: 0,
+    misses: 0,
+    sets: 0,
+    deletes: 0,
+    errors: 0,
+    bypasses: 0,
+    fencedFills: 0,
+  }
   readonly #listeners = new Set<(event: CacheEvent) => void>()
+  readonly #ttlJitter: number
+  readonly #fencing: boolean
+  readonly #beforeFill: ((key: string) => Promise<void>) | undefined
+  /** Loads in progress in this process, by full key (single flight). */
+  readonly #inflight = new Map<string, Promise<unknown>>()
+  /** Full keys whose invalidation failed; they bypass the cache until it succeeds. */
+  readonly #pending = new Set<string>()
+  #retryTimer: NodeJS.Timeout | undefined
 
   constructor(driver: CacheDriver, options: CacheOptions = {}) {
     this.#driver = driver
     this.#prefix = options.prefix ?? 'stratum:'
     this.#defaultTtlMs = options.defaultTtlMs ?? 300_000
     this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024
+    this.#ttlJitter = options.ttlJitter ?? 0.1
+    this.#fencing = options.testing?.fencing ?? true
+    this.#beforeFill = options.testing?.beforeFill
   }
 
   /** Which backend stores the values (`memory`, `redis`, ...). */
@@ -77,6 +118,10 @@ export class Cache {
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.#key(key)
+    if (this.#pending.has(full)) {
+      this.#count('bypasses', key)
+      return undefined
+    }
     let bytes: Buffer | undefined
     try {
       bytes = await this.#driver.get(full)
@@ -129,6 +174,141 @@ export class Cache {
     }
   }
 
+  /**
+   * Cache-aside read: the cached value of `key`, or `load()`'s result, which is then
+   * cached. Concurrent misses for one key in this process share one load. The fill is
+   * fenced: if {@link invalidate} ran for the key after this load began, the fill is
+   * refused, so a slow reader never puts an old value back. Backend trouble makes the
+   * call a plain `load()` (counted). Errors of `load` reach the caller.
+   */
+  async readThrough<T>(
+    key: string,
+    load: () => Promise<T>,
+    options: ReadThroughOptions,
+  ): Promise<T> {
+    const full = this.#key(key)
+    if (this.#pending.has(full)) {
+      this.#count('bypasses', key)
+      return load()
+    }
+    let bytes: Buffer | undefined
+    try {
+      bytes = await this.#driver.get(full)
+    } catch (error) {
+      this.#count('errors', key, error)
+      return load()
+    }
+    if (bytes !== undefined) {
+      try {
+        const value = decodeValue(bytes) as T
+        this.#count('hits', key)
+        return value
+      } catch (error) {
+        this.#count('bypasses', key, error)
+      }
+    } else {
+      this.#count('misses', key)
+    }
+    const running = this.#inflight.get(full)
+    if (running) return running as Promise<T>
+    const loading = this.#fill(key, full, load, options).finally(() => {
+      if (this.#inflight.get(full) === loading) this.#inflight.delete(full)
+    })
+    this.#inflight.set(full, loading)
+    return loading
+  }
+
+  async #fill<T>(
+    key: string,
+    full: string,
+    load: () => Promise<T>,
+    options: ReadThroughOptions,
+  ): Promise<T> {
+    const fenceKey = full + FENCE_SUFFIX
+    const fenceTtl = Math.max(options.ttlMs, options.negativeTtlMs ?? 0) * 2
+    let token: string | undefined
+    if (this.#fencing) {
+      try {
+        // Taken before the source is read: a write committed after this point changes it.
+        token = await this.#driver.fence(fenceKey, fenceTtl)
+      } catch (error) {
+        this.#count('errors', key, error)
+        return load()
+      }
+    }
+    const value = await load()
+    if (value === null && options.negativeTtlMs === undefined) return value
+    let bytes: Buffer
+    try {
+      bytes = this.#encode(key, value)
+    } catch {
+      return value
+    }
+    if (this.#beforeFill) await this.#beforeFill(key)
+    const ttl = this.#jitter(value === null ? options.negativeTtlMs! : options.ttlMs)
+    try {
+      if (token === undefined) {
+        await this.#driver.set(full, bytes, ttl)
+        this.#count('sets', key)
+      } else if (await this.#driver.setIfFence(full, bytes, ttl, fenceKey, token)) {
+        this.#count('sets', key)
+      } else {
+        this.#count('fencedFills', key)
+      }
+    } catch (error) {
+      this.#count('errors', key, error)
+    }
+    return value
+  }
+
+  /**
+   * Deletes the keys and moves their fences, so fills that began before cannot store
+   * their values. Call it after the write that changed the source has committed. If the
+   * backend fails, the keys bypass the cache until a retry succeeds (every 500 ms).
+   * Never throws on backend trouble.
+   */
+  async invalidate(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return
+    const full = keys.map((k) => this.#key(k))
+    for (const key of full) this.#inflight.delete(key)
+    try {
+      await this.#driver.invalidate(
+        full,
+        full.map((k) => k + FENCE_SUFFIX),
+        Math.max(this.#defaultTtlMs, 60_000) * 2,
+      )
+      for (const key of keys) this.#count('deletes', key)
+    } catch (error) {
+      this.#count('errors', keys.join(','), error)
+      for (const key of full) this.#pending.add(key)
+      this.#scheduleRetry()
+    }
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer) return
+    this.#retryTimer = setTimeout(async () => {
+      this.#retryTimer = undefined
+      const keys = [...this.#pending]
+      try {
+        await this.#driver.invalidate(
+          keys,
+          keys.map((k) => k + FENCE_SUFFIX),
+          Math.max(this.#defaultTtlMs, 60_000) * 2,
+        )
+        for (const key of keys) this.#pending.delete(key)
+      } catch {
+        // Still unreachable: the keys keep bypassing the cache.
+      }
+      if (this.#pending.size > 0) this.#scheduleRetry()
+    }, RETRY_INVALIDATIONS_MS)
+    this.#retryTimer.unref()
+  }
+
+  #jitter(ttlMs: number): number {
+    return Math.max(1, Math.round(ttlMs * (1 - this.#ttlJitter * Math.random())))
+  }
+
   /** Deletes every key under this cache's prefix; rejects on backend trouble. */
   async clear(): Promise<number> {
     return this.#driver.deleteByPrefix(this.#prefix)
@@ -136,7 +316,7 @@ export class Cache {
 
   /** A copy of the counters. */
   stats(): CacheStats {
-    return { ...this.#stats }
+    return { ...this.#stats, pendingInvalidations: this.#pending.size }
   }
 
   /** Calls `listener` for every counted outcome; returns a function that unsubscribes. */
@@ -152,6 +332,8 @@ export class Cache {
 
   /** Closes the backend connection (a client you passed in stays open). */
   close(): Promise<void> {
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
     return this.#driver.close()
   }
 
@@ -202,7 +384,7 @@ export class Cache {
     return bytes
   }
 
-  #count(type: keyof CacheStats, key: string, error?: unknown): void {
+  #count(type: keyof Omit<CacheStats, 'pendingInvalidations'>, key: string, error?: unknown): void {
     this.#stats[type]++
     if (this.#listeners.size === 0) return
     const event: CacheEvent = error === undefined ? { type, key } : { type, key, error }

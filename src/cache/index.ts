@@ -9,7 +9,13 @@
  * ```
  * @module
  */
-export { Cache, type CacheEvent, type CacheOptions, type CacheStats } from './cache.js'
+export {
+  Cache,
+  type CacheEvent,
+  type CacheOptions,
+  type CacheStats,
+  type ReadThroughOptions,
+} from './cache.js'
 export type { CacheDriver } from './cache-driver.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'

@@ -1,4 +1,8 @@
+import { eq } from 'drizzle-orm'
+import type { Executor } from '../db/connection.js'
+import { chatMessages } from '../schema/chat-messages.js'
 import type { Chat, chats } from '../schema/chats.js'
+import { messageEntityKey } from './cache-keys.js'
 import { type Page, Repository } from './repository.js'
 
 /** Paging arguments of the list methods. */
@@ -26,6 +30,14 @@ export class ChatsRepository extends Repository<typeof chats> {
       limit: options.limit,
       cursor: options.cursor,
     })
+  }
+
+  protected override async cascadeKeys(executor: Executor, id: string): Promise<string[]> {
+    const messages = await executor
+      .select({ id: chatMessages.id })
+      .from(chatMessages)
+      .where(eq(chatMessages.chatId, id))
+    return messages.map((m) => messageEntityKey(m.id))
   }
 
   /** Changes the chat's title; returns the updated chat or throws `NOT_FOUND`. */

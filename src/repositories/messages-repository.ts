@@ -2,6 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import { StratumError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
+import { chatEntityKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
 import { type Page, Repository } from './repository.js'
 import type { RepositoryContext } from './repository-context.js'
@@ -64,6 +65,10 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
               .returning()),
           )
         }
+        await tx.afterCommit([
+          ...chatIds.map(chatEntityKey),
+          ...out.flatMap((message) => this.cacheKeysOf(message)),
+        ])
         return out
       }),
     )

@@ -1,3 +1,4 @@
+import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
 
@@ -11,6 +12,15 @@ export interface RepositoryContext {
   readonly inTransaction: boolean
   /** Runs named prepared statements; only outside transactions. */
   readonly prepared: PreparedQueryRunner | undefined
+  /** The cache to read through, with this table's policy; absent inside transactions. */
+  readonly cache: Cache | undefined
+  /** How one table is cached, or undefined when it is not. */
+  readonly cachePolicy: (table: string) => ReadThroughOptions | undefined
+  /**
+   * Invalidates cache keys once the current write has committed: at once outside a
+   * transaction, after COMMIT inside one, never after a rollback.
+   */
+  readonly afterCommit: (keys: readonly string[]) => Promise<void>
   /** Configured embedding dimension. */
   readonly dimensions: number
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */

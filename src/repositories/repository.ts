@@ -3,6 +3,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Executor } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
+import { entityKey } from './cache-keys.js'
 import { compileWhere, type Where } from './filters.js'
 import {
   afterCursor,
@@ -110,15 +111,61 @@ export class Repository<T extends PgTable> {
    * (no LIMIT: the key matches at most one row, and a literal-free plan stays generic).
    */
   findById(id: IdOf<T>): Promise<RowOf<T> | null> {
-    return this.readOne(
-      'findById',
-      (executor, key) =>
-        executor
-          .select()
-          .from(this.table as PgTable)
-          .where(eq(this.pk, key)),
-      id,
-    )
+    const read = () =>
+      this.readOne(
+        'findById',
+        (executor, key) =>
+          executor
+            .select()
+            .from(this.table as PgTable)
+            .where(eq(this.pk, key)),
+        id,
+      )
+    return this.readThrough('findById', this.entityKey(id), read)
+  }
+
+  /**
+   * Reads through the cache when this table is cached and no transaction is open;
+   * otherwise reads the database.
+   * @internal
+   */
+  protected readThrough<R>(operation: string, key: string, read: () => Promise<R>): Promise<R> {
+    const cache = this.context.cache
+    const policy = cache && this.context.cachePolicy(this.definition.name)
+    if (!cache || !policy) return read()
+    try {
+      this.context.assertUsable(`${this.definition.name}.${operation}`)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return cache.readThrough(key, read, policy)
+  }
+
+  /** The cache key of the row with this primary key. @internal */
+  protected entityKey(id: unknown): string {
+    return entityKey(this.definition.name, id)
+  }
+
+  /** Cache keys a write of `row` makes stale. @internal */
+  protected cacheKeysOf(row: RowOf<T>): string[] {
+    return [this.entityKey((row as Record<string, unknown>)[this.definition.primaryKey.key])]
+  }
+
+  /**
+   * Cache keys of rows that deleting row `id` removes by cascade, read inside the
+   * deleting transaction before the delete. None by default.
+   * @internal
+   */
+  protected async cascadeKeys(_executor: Executor, _id: IdOf<T>): Promise<string[]> {
+    return []
+  }
+
+  /** Schedules invalidation of what writing `rows` made stale (after commit). @internal */
+  protected written(
+    rows: readonly RowOf<T>[],
+    context: RepositoryContext = this.context,
+  ): Promise<void> {
+    return context.afterCommit(rows.flatMap((row) => this.cacheKeysOf(row)))
   }
 
   /**
@@ -266,11 +313,12 @@ export class Repository<T extends PgTable> {
   async create(input: InsertOf<T>): Promise<RowOf<T>> {
     const values = validate(this.definition.insertSchema, input, `${this.definition.name}.create`)
     return this.run('create', async (executor) => {
-      const rows = await executor
+      const rows = (await executor
         .insert(this.table as PgTable)
         .values(values as Record<string, unknown>)
-        .returning()
-      return rows[0] as RowOf<T>
+        .returning()) as RowOf<T>[]
+      await this.written(rows)
+      return rows[0]!
     })
   }
 
@@ -304,6 +352,7 @@ export class Repository<T extends PgTable> {
             .returning()
           out.push(...(rows as RowOf<T>[]))
         }
+        await this.written(out, tx)
         return out
       }),
     )
@@ -319,13 +368,14 @@ export class Repository<T extends PgTable> {
     const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
     if (Object.keys(defined).length === 0) return this.getById(id)
     return this.run('update', async (executor) => {
-      const rows = await executor
+      const rows = (await executor
         .update(this.table as PgTable)
         .set(defined)
         .where(eq(this.pk, id))
-        .returning()
+        .returning()) as RowOf<T>[]
       if (!rows[0]) throw this.notFound(id)
-      return rows[0] as RowOf<T>
+      await this.written(rows)
+      return rows[0]
     })
   }
 
@@ -359,24 +409,29 @@ export class Repository<T extends PgTable> {
         ? set
         : { [targetKeys[0]!]: sql`excluded.${sql.identifier(firstTarget.name)}` }
     return this.run('upsert', async (executor) => {
-      const rows = await executor
+      const rows = (await executor
         .insert(this.table as PgTable)
         .values(values)
         .onConflictDoUpdate({ target, set: effectiveSet })
-        .returning()
-      return rows[0] as RowOf<T>
+        .returning()) as RowOf<T>[]
+      await this.written(rows)
+      return rows[0]!
     })
   }
 
   /** Deletes the row with this primary key; returns whether a row was deleted. */
   async delete(id: IdOf<T>): Promise<boolean> {
-    return this.run('delete', async (executor) => {
-      const rows = await executor
-        .delete(this.table as PgTable)
-        .where(eq(this.pk, id))
-        .returning({ id: this.pk })
-      return rows.length > 0
-    })
+    return this.run('delete', () =>
+      this.context.transaction(async (tx) => {
+        const cascaded = await this.cascadeKeys(tx.executor, id)
+        const rows = (await tx.executor
+          .delete(this.table as PgTable)
+          .where(eq(this.pk, id))
+          .returning()) as RowOf<T>[]
+        await tx.afterCommit([...cascaded, ...rows.flatMap((row) => this.cacheKeysOf(row))])
+        return rows.length > 0
+      }),
+    )
   }
 
   /** @internal */

@@ -1,6 +1,10 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
+import type { Executor } from '../db/connection.js'
+import { chatMessages } from '../schema/chat-messages.js'
+import { chats } from '../schema/chats.js'
 import { emailField } from '../schema/fields.js'
 import { type User, users } from '../schema/users.js'
+import { chatEntityKey, emailKey, messageEntityKey } from './cache-keys.js'
 import { Repository } from './repository.js'
 import { validate } from './validate.js'
 
@@ -18,15 +22,48 @@ export class UsersRepository extends Repository<typeof users> {
   async findByEmail(email: string): Promise<User | null> {
     const normalized = validate(emailField, email, 'users.findByEmail')
     // lower(email) matches the unique index users_email_lower_key.
-    return this.readOne(
+    const read = () =>
+      this.readOne(
+        'findByEmail',
+        (executor, key) =>
+          executor
+            .select()
+            .from(users)
+            .where(eq(sql`lower(${users.email})`, key)),
+        normalized,
+      )
+    // The cache maps the email to the user's id, and the row comes from the id's entry,
+    // so an email change needs no knowledge of the old address: a pointer whose row no
+    // longer has the email is dropped and read again.
+    const cache = this.context.cache
+    if (!cache || !this.context.cachePolicy(this.definition.name)) return read()
+    const pointer = emailKey(normalized)
+    const id = await this.readThrough(
       'findByEmail',
-      (executor, key) =>
-        executor
-          .select()
-          .from(users)
-          .where(eq(sql`lower(${users.email})`, key)),
-      normalized,
+      pointer,
+      async () => (await read())?.id ?? null,
     )
+    if (id === null) return null
+    const row = await this.findById(id)
+    if (row?.email === normalized) return row
+    await cache.invalidate([pointer])
+    return read()
+  }
+
+  protected override cacheKeysOf(row: User): string[] {
+    return [...super.cacheKeysOf(row), emailKey(row.email)]
+  }
+
+  protected override async cascadeKeys(executor: Executor, id: string): Promise<string[]> {
+    const owned = await executor
+      .select({ chatId: chats.id, messageId: chatMessages.id })
+      .from(chats)
+      .leftJoin(chatMessages, eq(chatMessages.chatId, chats.id))
+      .where(eq(chats.userId, id))
+    return [
+      ...new Set(owned.map((o) => chatEntityKey(o.chatId))),
+      ...owned.flatMap((o) => (o.messageId ? [messageEntityKey(o.messageId)] : [])),
+    ]
   }
 
   /** Sets `last_login` to now; returns the updated user or throws `NOT_FOUND`. */
@@ -47,6 +84,7 @@ export class UsersRepository extends Repository<typeof users> {
     return this.run(operation, async (executor) => {
       const rows = await executor.update(users).set(set).where(eq(users.id, id)).returning()
       if (!rows[0]) throw this.notFound(id)
+      await this.written(rows)
       return rows[0]
     })
   }
