@@ -9,20 +9,34 @@ import {
   createTemplateDatabase,
   templateName,
 } from '../src/testing/template-databases.js'
+import { benchCachedReads } from './cached-reads.js'
 import { benchPointReads } from './point-reads.js'
 
-const services = await startTestServices({ postgres: true })
+const services = await startTestServices({ postgres: true, redis: true })
 try {
   console.log(`# stratum-data bench (${new Date().toISOString()})`)
   console.log(services.summary.join('\n'))
   const adminUrl = services.postgres!.url
   await createTemplateDatabase(adminUrl, 1536)
   const { url } = await cloneDatabase(adminUrl, templateName(1536))
-  const data = await createDataLayer({ databaseUrl: url, database: { pool: { max: 16 } } })
+  // Rows are not cached here (server + per-process memory cache): this is the repository
+  // against raw pg.
+  const data = await createDataLayer({
+    databaseUrl: url,
+    database: { pool: { max: 16 } },
+    cache: { entities: { enabled: false } },
+  })
+  const cached = await createDataLayer({
+    databaseUrl: url,
+    database: { pool: { max: 16 } },
+    redisUrl: services.redis!.url,
+    cache: { prefix: 'bench:' },
+  })
   try {
     await benchPointReads(data, url)
+    await benchCachedReads(cached, data, services.redis!.url)
   } finally {
-    await data.close()
+    await Promise.all([data.close(), cached.close()])
   }
 } finally {
   await services.stop()
