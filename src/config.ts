@@ -111,6 +111,13 @@ const cacheSchema = z
       .strict()
       .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
     ttlJitter: z.number().min(0).max(0.9).default(0.1),
+    circuitBreaker: z
+      .object({
+        failureThreshold: z.number().int().min(1).default(5),
+        cooldownMs: z.number().int().min(1).default(1000),
+      })
+      .strict()
+      .default({ failureThreshold: 5, cooldownMs: 1000 }),
     entities: z
       .object({
         enabled: z.union([z.boolean(), z.literal('auto')]).default('auto'),

@@ -171,6 +171,7 @@ function openCache(options: ResolvedOptions): Cache {
     defaultTtlMs: cache.defaultTtlMs,
     maxValueBytes: cache.maxValueBytes,
     ttlJitter: cache.ttlJitter,
+    circuitBreaker: cache.circuitBreaker,
     ...(cache.testing ? { testing: cache.testing } : {}),
   })
 }

@@ -17,6 +17,12 @@ export interface CacheOptions {
    * back), and `beforeFill` runs between the source read and the fill.
    */
   testing?: { fencing?: boolean; beforeFill?: (key: string) => Promise<void> }
+  /**
+   * After `failureThreshold` backend failures in a row the circuit opens: for
+   * `cooldownMs` calls skip the backend entirely (counted as bypasses) and reads go
+   * straight to the source. Defaults: 5 failures, 1,000 ms.
+   */
+  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number }
 }
 
 /** TTLs of one read-through call. */
@@ -44,11 +50,13 @@ export interface CacheStats {
   fencedFills: number
   /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
   pendingInvalidations: number
+  /** Whether the circuit breaker is open (the backend is being skipped). */
+  circuitOpen: boolean
 }
 
 /** What a cache event listener receives. */
 export interface CacheEvent {
-  readonly type: keyof Omit<CacheStats, 'pendingInvalidations'>
+  readonly type: keyof Omit<CacheStats, 'pendingInvalidations' | 'circuitOpen'>
   /** The key without the prefix. */
   readonly key: string
   readonly error?: unknown
@@ -76,7 +84,7 @@ export class Cache {
   readonly #prefix: string
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
-  readonly #stats: Omit<CacheStats, 'pendingInvalidations'> = {
+  readonly #stats: Omit<CacheStats, 'pendingInvalidations' | 'circuitOpen'> = {
     hits: 0,
     misses: 0,
     sets: 0,
@@ -94,6 +102,10 @@ export class Cache {
   /** Full keys whose invalidation failed; they bypass the cache until it succeeds. */
   readonly #pending = new Set<string>()
   #retryTimer: NodeJS.Timeout | undefined
+  readonly #failureThreshold: number
+  readonly #cooldownMs: number
+  #consecutiveFailures = 0
+  #openUntil = 0
 
   constructor(driver: CacheDriver, options: CacheOptions = {}) {
     this.#driver = driver
@@ -103,6 +115,8 @@ export class Cache {
     this.#ttlJitter = options.ttlJitter ?? 0.1
     this.#fencing = options.testing?.fencing ?? true
     this.#beforeFill = options.testing?.beforeFill
+    this.#failureThreshold = options.circuitBreaker?.failureThreshold ?? 5
+    this.#cooldownMs = options.circuitBreaker?.cooldownMs ?? 1000
   }
 
   /** Which backend stores the values (`memory`, `redis`, ...). */
@@ -118,15 +132,16 @@ export class Cache {
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.#key(key)
-    if (this.#pending.has(full)) {
+    if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
       return undefined
     }
     let bytes: Buffer | undefined
     try {
       bytes = await this.#driver.get(full)
+      this.#succeeded()
     } catch (error) {
-      this.#count('errors', key, error)
+      this.#failed(key, error)
       return undefined
     }
     if (bytes === undefined) {
@@ -151,12 +166,18 @@ export class Cache {
   async set(key: string, value: unknown, options: { ttlMs?: number } = {}): Promise<boolean> {
     const full = this.#key(key)
     const bytes = this.#encode(key, value)
+    const ttl = this.#ttl(options.ttlMs)
+    if (this.#circuitIsOpen()) {
+      this.#count('bypasses', key)
+      return false
+    }
     try {
-      await this.#driver.set(full, bytes, this.#ttl(options.ttlMs))
+      await this.#driver.set(full, bytes, ttl)
+      this.#succeeded()
       this.#count('sets', key)
       return true
     } catch (error) {
-      this.#count('errors', key, error)
+      this.#failed(key, error)
       return false
     }
   }
@@ -164,12 +185,22 @@ export class Cache {
   /** Deletes keys; resolves to false when the backend failed (counted). */
   async delete(...keys: string[]): Promise<boolean> {
     const full = keys.map((k) => this.#key(k))
+    if (this.#circuitIsOpen()) {
+      // A delete that cannot be sent is an invalidation to retry, never a silent loss.
+      for (const key of full) this.#pending.add(key)
+      this.#scheduleRetry()
+      this.#count('bypasses', keys.join(','))
+      return false
+    }
     try {
       await this.#driver.delete(full)
+      this.#succeeded()
       for (const key of keys) this.#count('deletes', key)
       return true
     } catch (error) {
-      this.#count('errors', keys.join(','), error)
+      this.#failed(keys.join(','), error)
+      for (const key of full) this.#pending.add(key)
+      this.#scheduleRetry()
       return false
     }
   }
@@ -187,15 +218,16 @@ export class Cache {
     options: ReadThroughOptions,
   ): Promise<T> {
     const full = this.#key(key)
-    if (this.#pending.has(full)) {
+    if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
       return load()
     }
     let bytes: Buffer | undefined
     try {
       bytes = await this.#driver.get(full)
+      this.#succeeded()
     } catch (error) {
-      this.#count('errors', key, error)
+      this.#failed(key, error)
       return load()
     }
     if (bytes !== undefined) {
@@ -232,7 +264,7 @@ export class Cache {
         // Taken before the source is read: a write committed after this point changes it.
         token = await this.#driver.fence(fenceKey, fenceTtl)
       } catch (error) {
-        this.#count('errors', key, error)
+        this.#failed(key, error)
         return load()
       }
     }
@@ -256,7 +288,7 @@ export class Cache {
         this.#count('fencedFills', key)
       }
     } catch (error) {
-      this.#count('errors', key, error)
+      this.#failed(key, error)
     }
     return value
   }
@@ -271,15 +303,22 @@ export class Cache {
     if (keys.length === 0) return
     const full = keys.map((k) => this.#key(k))
     for (const key of full) this.#inflight.delete(key)
+    if (this.#circuitIsOpen()) {
+      for (const key of full) this.#pending.add(key)
+      this.#scheduleRetry()
+      this.#count('bypasses', keys.join(','))
+      return
+    }
     try {
       await this.#driver.invalidate(
         full,
         full.map((k) => k + FENCE_SUFFIX),
         Math.max(this.#defaultTtlMs, 60_000) * 2,
       )
+      this.#succeeded()
       for (const key of keys) this.#count('deletes', key)
     } catch (error) {
-      this.#count('errors', keys.join(','), error)
+      this.#failed(keys.join(','), error)
       for (const key of full) this.#pending.add(key)
       this.#scheduleRetry()
     }
@@ -297,12 +336,31 @@ export class Cache {
           Math.max(this.#defaultTtlMs, 60_000) * 2,
         )
         for (const key of keys) this.#pending.delete(key)
+        // The retry doubles as the half-open probe: it worked, so close the circuit.
+        this.#succeeded()
       } catch {
         // Still unreachable: the keys keep bypassing the cache.
       }
       if (this.#pending.size > 0) this.#scheduleRetry()
     }, RETRY_INVALIDATIONS_MS)
     this.#retryTimer.unref()
+  }
+
+  #circuitIsOpen(): boolean {
+    return this.#openUntil > 0 && performance.now() < this.#openUntil
+  }
+
+  #succeeded(): void {
+    this.#consecutiveFailures = 0
+    this.#openUntil = 0
+  }
+
+  #failed(key: string, error: unknown): void {
+    this.#count('errors', key, error)
+    this.#consecutiveFailures++
+    if (this.#consecutiveFailures >= this.#failureThreshold) {
+      this.#openUntil = performance.now() + this.#cooldownMs
+    }
   }
 
   #jitter(ttlMs: number): number {
@@ -316,7 +374,11 @@ export class Cache {
 
   /** A copy of the counters. */
   stats(): CacheStats {
-    return { ...this.#stats, pendingInvalidations: this.#pending.size }
+    return {
+      ...this.#stats,
+      pendingInvalidations: this.#pending.size,
+      circuitOpen: this.#circuitIsOpen(),
+    }
   }
 
   /** Calls `listener` for every counted outcome; returns a function that unsubscribes. */
@@ -384,7 +446,7 @@ export class Cache {
     return bytes
   }
 
-  #count(type: keyof Omit<CacheStats, 'pendingInvalidations'>, key: string, error?: unknown): void {
+  #count(type: CacheEvent['type'], key: string, error?: unknown): void {
     this.#stats[type]++
     if (this.#listeners.size === 0) return
     const event: CacheEvent = error === undefined ? { type, key } : { type, key, error }

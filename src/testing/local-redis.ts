@@ -60,6 +60,7 @@ export async function startLocalRedis(): Promise<RunningService> {
     url: `redis://127.0.0.1:${port}`,
     source: 'local',
     description: `redis-server on 127.0.0.1:${port} (local binary)`,
+    ...(child.pid ? { pid: child.pid } : {}),
     async stop() {
       child.kill('SIGTERM')
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])

@@ -2,15 +2,28 @@ import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import type { DataLayer, User } from '../../src/index.js'
 import { freePort } from '../../src/testing/free-port.js'
-import { type Backend, backends, backendTitle, type TestLayerOptions, uniqueEmail } from '../helpers/backends.js'
+import {
+  type Backend,
+  backends,
+  backendTitle,
+  type TestLayerOptions,
+  uniqueEmail,
+} from '../helpers/backends.js'
 
 /** PGlite with the in-process cache, and a server with Redis: the two shared-cache setups. */
 const setups: { title: string; backend: Backend; options: () => TestLayerOptions }[] = [
-  { title: `${backendTitle(backends[0]!)} + memory cache`, backend: backends[0]!, options: () => ({}) },
+  {
+    title: `${backendTitle(backends[0]!)} + memory cache`,
+    backend: backends[0]!,
+    options: () => ({}),
+  },
   {
     title: `${backendTitle(backends[1]!)} + redis (${inject('redisDescription')})`,
     backend: backends[1]!,
-    options: () => ({ redisUrl: inject('redisUrl'), cache: { prefix: `t:${randomBytes(4).toString('hex')}:` } }),
+    options: () => ({
+      redisUrl: inject('redisUrl'),
+      cache: { prefix: `t:${randomBytes(4).toString('hex')}:` },
+    }),
   },
 ]
 
@@ -41,7 +54,10 @@ for (const setup of setups) {
     })
 
     it('caches not-found briefly, and a create with that id is seen at once', async () => {
-      const id = '01a20561-0000-7000-8000-00000000abcd'.replace('abcd', randomBytes(2).toString('hex'))
+      const id = '01a20561-0000-7000-8000-00000000abcd'.replace(
+        'abcd',
+        randomBytes(2).toString('hex'),
+      )
       expect(await data.users.findById(id)).toBeNull()
       const hitsBefore = data.cache.stats().hits
       expect(await data.users.findById(id)).toBeNull()
@@ -89,7 +105,10 @@ for (const setup of setups) {
           await inner.users.verifyEmail(user.id)
         })
       })
-      expect(await data.users.findById(user.id)).toMatchObject({ firstName: 'after', emailVerified: true })
+      expect(await data.users.findById(user.id)).toMatchObject({
+        firstName: 'after',
+        emailVerified: true,
+      })
     })
 
     it('invalidates the chat when a message is appended, and children on cascade', async () => {
@@ -98,7 +117,9 @@ for (const setup of setups) {
       const cached = await data.chats.findById(chat.id)
       await sleep(5)
       const message = await data.messages.append({ chatId: chat.id, role: 'user', content: 'hi' })
-      expect((await data.chats.findById(chat.id))!.updatedAt.getTime()).toBeGreaterThan(cached!.updatedAt.getTime())
+      expect((await data.chats.findById(chat.id))!.updatedAt.getTime()).toBeGreaterThan(
+        cached!.updatedAt.getTime(),
+      )
       expect(await data.messages.findById(message.id)).toMatchObject({ id: message.id })
       await data.users.delete(user.id)
       expect(await data.chats.findById(chat.id)).toBeNull()
@@ -122,7 +143,10 @@ for (const setup of setups) {
         },
       })
       const rows = await torture.users.createMany(
-        Array.from({ length: 50 }, (_, i) => ({ email: uniqueEmail(`torture${i}`), firstName: 'start' })),
+        Array.from({ length: 50 }, (_, i) => ({
+          email: uniqueEmail(`torture${i}`),
+          firstName: 'start',
+        })),
       )
       const ids = rows.map((r) => r.id)
       const pick = () => ids[Math.floor(Math.random() * ids.length)]!
@@ -142,7 +166,10 @@ for (const setup of setups) {
           await torture.users.findById(pick())
         }
       }
-      await Promise.all([...Array.from({ length: 8 }, writer), ...Array.from({ length: 8 }, reader)])
+      await Promise.all([
+        ...Array.from({ length: 8 }, writer),
+        ...Array.from({ length: 8 }, reader),
+      ])
       // Let fills still in flight finish.
       await sleep(50)
       expect(operations).toBeGreaterThanOrEqual(total)
