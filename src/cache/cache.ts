@@ -131,10 +131,22 @@ export class Cache {
 
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const full = this.#key(key)
+    const found = await this.#lookup(key, this.#key(key))
+    return found.hit ? (found.value as T) : undefined
+  }
+
+  /**
+   * Reads one key from the backend, counting the outcome. `hit: false` covers a miss, a
+   * skipped backend (pending invalidation, open circuit), a failure and an unreadable
+   * value (which is deleted).
+   */
+  async #lookup(
+    key: string,
+    full: string,
+  ): Promise<{ hit: true; value: unknown } | { hit: false }> {
     if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
-      return undefined
+      return { hit: false }
     }
     let bytes: Buffer | undefined
     try {
@@ -142,20 +154,20 @@ export class Cache {
       this.#succeeded()
     } catch (error) {
       this.#failed(key, error)
-      return undefined
+      return { hit: false }
     }
     if (bytes === undefined) {
       this.#count('misses', key)
-      return undefined
+      return { hit: false }
     }
     try {
-      const value = decodeValue(bytes) as T
+      const value = decodeValue(bytes)
       this.#count('hits', key)
-      return value
+      return { hit: true, value }
     } catch (error) {
       this.#count('bypasses', key, error)
       await this.#driver.delete([full]).catch(() => {})
-      return undefined
+      return { hit: false }
     }
   }
 
@@ -218,29 +230,9 @@ export class Cache {
     options: ReadThroughOptions,
   ): Promise<T> {
     const full = this.#key(key)
-    if (this.#pending.has(full) || this.#circuitIsOpen()) {
-      this.#count('bypasses', key)
-      return load()
-    }
-    let bytes: Buffer | undefined
-    try {
-      bytes = await this.#driver.get(full)
-      this.#succeeded()
-    } catch (error) {
-      this.#failed(key, error)
-      return load()
-    }
-    if (bytes !== undefined) {
-      try {
-        const value = decodeValue(bytes) as T
-        this.#count('hits', key)
-        return value
-      } catch (error) {
-        this.#count('bypasses', key, error)
-      }
-    } else {
-      this.#count('misses', key)
-    }
+    const found = await this.#lookup(key, full)
+    if (found.hit) return found.value as T
+    if (this.#pending.has(full) || this.#circuitIsOpen()) return load()
     const running = this.#inflight.get(full)
     if (running) return running as Promise<T>
     const loading = this.#fill(key, full, load, options).finally(() => {
