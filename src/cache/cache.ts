@@ -242,16 +242,57 @@ export class Cache {
     return loading
   }
 
+  /**
+   * Cache-aside read of one member of a group (for example the first page of a user's
+   * chats): the group's fence token is its generation and is part of the member's key, so
+   * invalidating the group makes every member unreachable at once, and a fill that began
+   * before the invalidation is refused.
+   */
+  async readThroughGroup<T>(
+    group: string,
+    member: string,
+    load: () => Promise<T>,
+    options: ReadThroughOptions,
+  ): Promise<T> {
+    const groupFull = this.#key(group)
+    if (this.#pending.has(groupFull) || this.#circuitIsOpen()) {
+      this.#count('bypasses', group)
+      return load()
+    }
+    const fenceKey = groupFull + FENCE_SUFFIX
+    let token: string
+    try {
+      token = await this.#driver.fence(fenceKey, options.ttlMs * 2)
+      this.#succeeded()
+    } catch (error) {
+      this.#failed(group, error)
+      return load()
+    }
+    const key = `${group}@${token}:${member}`
+    const full = this.#key(key)
+    const found = await this.#lookup(key, full)
+    if (found.hit) return found.value as T
+    const running = this.#inflight.get(full)
+    if (running) return running as Promise<T>
+    const loading = this.#fill(key, full, load, options, { fenceKey, token }).finally(() => {
+      if (this.#inflight.get(full) === loading) this.#inflight.delete(full)
+    })
+    this.#inflight.set(full, loading)
+    return loading
+  }
+
   async #fill<T>(
     key: string,
     full: string,
     load: () => Promise<T>,
     options: ReadThroughOptions,
+    known?: { fenceKey: string; token: string },
   ): Promise<T> {
-    const fenceKey = full + FENCE_SUFFIX
+    const fenceKey = known?.fenceKey ?? full + FENCE_SUFFIX
     const fenceTtl = Math.max(options.ttlMs, options.negativeTtlMs ?? 0) * 2
-    let token: string | undefined
-    if (this.#fencing) {
+    let token: string | undefined = known?.token
+    if (!this.#fencing) token = undefined
+    else if (token === undefined) {
       try {
         // Taken before the source is read: a write committed after this point changes it.
         token = await this.#driver.fence(fenceKey, fenceTtl)

@@ -16,3 +16,11 @@ export const messageEntityKey = (id: string): string => entityKey('chat_messages
 /** The email -> user id pointer of `users.findByEmail`. @internal */
 export const emailKey = (normalizedEmail: string): string =>
   `u:users:email:${encodeURIComponent(normalizedEmail)}`
+
+/** The group of a user's chat list pages. @internal */
+export const chatsOfUserKey = (userId: string): string =>
+  `o:chats:user:${encodeURIComponent(userId)}`
+
+/** The group of a chat's message list pages. @internal */
+export const messagesOfChatKey = (chatId: string): string =>
+  `o:chat_messages:chat:${encodeURIComponent(chatId)}`

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import type { Executor } from '../db/connection.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import type { Chat, chats } from '../schema/chats.js'
-import { messageEntityKey } from './cache-keys.js'
+import { chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
 import { type Page, Repository } from './repository.js'
 
 /** Paging arguments of the list methods. */
@@ -24,12 +24,25 @@ export interface ListOptions {
 export class ChatsRepository extends Repository<typeof chats> {
   /** The user's chats, most recently updated first, one page at a time. */
   async listByUser(userId: string, options: ListOptions = {}): Promise<Page<Chat>> {
-    return this.findPage({
-      where: { userId },
-      orderBy: { updatedAt: 'desc' },
-      limit: options.limit,
-      cursor: options.cursor,
-    })
+    const read = () =>
+      this.findPage({
+        where: { userId },
+        orderBy: { updatedAt: 'desc' },
+        limit: options.limit,
+        cursor: options.cursor,
+      })
+    // The first page is cached under the user's chat-list generation; later pages are not.
+    if (options.cursor) return read()
+    return this.readGroup(
+      'listByUser',
+      chatsOfUserKey(userId),
+      `first:${options.limit ?? 'default'}`,
+      read,
+    )
+  }
+
+  protected override cacheKeysOf(row: Chat): string[] {
+    return [...super.cacheKeysOf(row), chatsOfUserKey(row.userId)]
   }
 
   protected override async cascadeKeys(executor: Executor, id: string): Promise<string[]> {
@@ -37,7 +50,7 @@ export class ChatsRepository extends Repository<typeof chats> {
       .select({ id: chatMessages.id })
       .from(chatMessages)
       .where(eq(chatMessages.chatId, id))
-    return messages.map((m) => messageEntityKey(m.id))
+    return [messagesOfChatKey(id), ...messages.map((m) => messageEntityKey(m.id))]
   }
 
   /** Changes the chat's title; returns the updated chat or throws `NOT_FOUND`. */

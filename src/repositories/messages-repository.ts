@@ -2,7 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import { StratumError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
-import { chatEntityKey } from './cache-keys.js'
+import { chatEntityKey, chatsOfUserKey, messagesOfChatKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
 import { type Page, Repository } from './repository.js'
 import type { RepositoryContext } from './repository-context.js'
@@ -51,7 +51,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
           .update(chats)
           .set({ updatedAt: sql`now()` })
           .where(inArray(chats.id, chatIds))
-          .returning({ id: chats.id })
+          .returning({ id: chats.id, userId: chats.userId })
         if (bumped.length !== chatIds.length) {
           const found = new Set(bumped.map((b) => b.id))
           throw this.notFoundChat(chatIds.find((id) => !found.has(id))!)
@@ -67,6 +67,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
         }
         await tx.afterCommit([
           ...chatIds.map(chatEntityKey),
+          ...new Set(bumped.map((chat) => chatsOfUserKey(chat.userId))),
           ...out.flatMap((message) => this.cacheKeysOf(message)),
         ])
         return out
@@ -76,12 +77,26 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
 
   /** The chat's messages, oldest first (or newest first with `order: 'desc'`), one page at a time. */
   async listByChat(chatId: string, options: MessageListOptions = {}): Promise<Page<ChatMessage>> {
-    return this.findPage({
-      where: { chatId },
-      orderBy: { createdAt: options.order ?? 'asc' },
-      limit: options.limit,
-      cursor: options.cursor,
-    })
+    const order = options.order ?? 'asc'
+    const read = () =>
+      this.findPage({
+        where: { chatId },
+        orderBy: { createdAt: order },
+        limit: options.limit,
+        cursor: options.cursor,
+      })
+    // The first page is cached under the chat's message-list generation.
+    if (options.cursor) return read()
+    return this.readGroup(
+      'listByChat',
+      messagesOfChatKey(chatId),
+      `first:${order}:${options.limit ?? 'default'}`,
+      read,
+    )
+  }
+
+  protected override cacheKeysOf(row: ChatMessage): string[] {
+    return [...super.cacheKeysOf(row), messagesOfChatKey(row.chatId)]
   }
 
   private notFoundChat(chatId: string): StratumError {

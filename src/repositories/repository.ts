@@ -141,6 +141,28 @@ export class Repository<T extends PgTable> {
     return cache.readThrough(key, read, policy)
   }
 
+  /**
+   * Reads one member of a cached group (a list page) through the cache when this table is
+   * cached and no transaction is open; otherwise reads the database.
+   * @internal
+   */
+  protected readGroup<R>(
+    operation: string,
+    group: string,
+    member: string,
+    read: () => Promise<R>,
+  ): Promise<R> {
+    const cache = this.context.cache
+    const policy = cache && this.context.cachePolicy(this.definition.name)
+    if (!cache || !policy) return read()
+    try {
+      this.context.assertUsable(`${this.definition.name}.${operation}`)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return cache.readThroughGroup(group, member, read, policy)
+  }
+
   /** The cache key of the row with this primary key. @internal */
   protected entityKey(id: unknown): string {
     return entityKey(this.definition.name, id)

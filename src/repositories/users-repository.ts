@@ -4,7 +4,13 @@ import { chatMessages } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import { emailField } from '../schema/fields.js'
 import { type User, users } from '../schema/users.js'
-import { chatEntityKey, emailKey, messageEntityKey } from './cache-keys.js'
+import {
+  chatEntityKey,
+  chatsOfUserKey,
+  emailKey,
+  messageEntityKey,
+  messagesOfChatKey,
+} from './cache-keys.js'
 import { Repository } from './repository.js'
 import { validate } from './validate.js'
 
@@ -61,7 +67,8 @@ export class UsersRepository extends Repository<typeof users> {
       .leftJoin(chatMessages, eq(chatMessages.chatId, chats.id))
       .where(eq(chats.userId, id))
     return [
-      ...new Set(owned.map((o) => chatEntityKey(o.chatId))),
+      chatsOfUserKey(id),
+      ...new Set(owned.flatMap((o) => [chatEntityKey(o.chatId), messagesOfChatKey(o.chatId)])),
       ...owned.flatMap((o) => (o.messageId ? [messageEntityKey(o.messageId)] : [])),
     ]
   }

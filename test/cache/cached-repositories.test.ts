@@ -126,6 +126,81 @@ for (const setup of setups) {
       expect(await data.messages.findById(message.id)).toBeNull()
     })
 
+    it('caches first list pages per owner and drops them on every write that changes them', async () => {
+      const user = await data.users.create({ email: uniqueEmail() })
+      const older = await data.chats.create({ userId: user.id, title: 'older' })
+      await sleep(2)
+      const newer = await data.chats.create({ userId: user.id, title: 'newer' })
+      const first = await data.chats.listByUser(user.id)
+      expect(first.items.map((c) => c.title)).toEqual(['newer', 'older'])
+      const hits = data.cache.stats().hits
+      expect(await data.chats.listByUser(user.id)).toEqual(first)
+      expect(data.cache.stats().hits).toBe(hits + 1)
+
+      await sleep(2)
+      await data.messages.append({ chatId: older.id, role: 'user', content: 'bump' })
+      expect((await data.chats.listByUser(user.id)).items.map((c) => c.title)).toEqual([
+        'older',
+        'newer',
+      ])
+      await data.chats.rename(newer.id, 'renamed')
+      expect((await data.chats.listByUser(user.id)).items.map((c) => c.title)).toContain('renamed')
+
+      const messages = await data.messages.listByChat(older.id)
+      expect(messages.items.map((m) => m.content)).toEqual(['bump'])
+      await expect(
+        data.transaction(async (tx) => {
+          await tx.messages.append({ chatId: older.id, role: 'assistant', content: 'rolled back' })
+          throw new Error('undo')
+        }),
+      ).rejects.toThrow('undo')
+      expect(await data.messages.listByChat(older.id)).toEqual(messages)
+      await data.messages.append({ chatId: older.id, role: 'assistant', content: 'kept' })
+      expect((await data.messages.listByChat(older.id)).items.map((m) => m.content)).toEqual([
+        'bump',
+        'kept',
+      ])
+      expect(
+        (await data.messages.listByChat(older.id, { order: 'desc', limit: 1 })).items[0]?.content,
+      ).toBe('kept')
+
+      await data.chats.delete(newer.id)
+      expect((await data.chats.listByUser(user.id)).items.map((c) => c.id)).toEqual([older.id])
+      await data.users.delete(user.id)
+      expect((await data.chats.listByUser(user.id)).items).toEqual([])
+      expect((await data.messages.listByChat(older.id)).items).toEqual([])
+    })
+
+    it('keeps cached message lists equal to the database under concurrent appends and reads', async () => {
+      const user = await data.users.create({ email: uniqueEmail() })
+      const chats = await Promise.all(
+        [1, 2, 3].map((i) => data.chats.create({ userId: user.id, title: `c${i}` })),
+      )
+      let operations = 0
+      const work = async (write: boolean) => {
+        while (operations < 600) {
+          operations++
+          const chat = chats[Math.floor(Math.random() * chats.length)]!
+          if (write)
+            await data.messages.append({ chatId: chat.id, role: 'user', content: `m${operations}` })
+          else await data.messages.listByChat(chat.id, { limit: 1000 })
+        }
+      }
+      await Promise.all([
+        ...Array.from({ length: 4 }, () => work(true)),
+        ...Array.from({ length: 4 }, () => work(false)),
+      ])
+      for (const chat of chats) {
+        const truth = await data.transaction((tx) =>
+          tx.messages.listByChat(chat.id, { limit: 1000 }),
+        )
+        expect(await data.messages.listByChat(chat.id, { limit: 1000 })).toEqual(truth)
+      }
+      const listed = await data.chats.listByUser(user.id)
+      const truth = await data.transaction((tx) => tx.chats.listByUser(user.id))
+      expect(listed).toEqual(truth)
+    })
+
     it('keeps every cached row equal to the database under concurrent writers and slow readers', async () => {
       // 8 writers and 8 readers over 50 rows; readers pause between the database read
       // and the cache fill, which is where an unfenced cache stores old values.
