@@ -262,9 +262,11 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 
 /**
  * Creates the data layer. With no options it runs in-process on PGlite with pgvector (in
- * memory); with `databaseUrl` it uses a `pg` pool. Options are validated first (a bad
- * one throws `CONFIG`), then the database is reached (`UNAVAILABLE` if it cannot be) and
- * its embedding dimension checked (`DIMENSION_MISMATCH`).
+ * memory) and an in-process LRU cache; with `databaseUrl` it uses a `pg` pool, and with
+ * `redisUrl` a Redis cache. Options are validated first (a bad one throws `CONFIG`), then
+ * the database is reached (`UNAVAILABLE` if it cannot be) and its embedding dimension
+ * checked (`DIMENSION_MISMATCH`). Redis being unreachable is not an error: the cache
+ * reports it in `health()` and reads go to the database.
  *
  * @example
  * ```ts

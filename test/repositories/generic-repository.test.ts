@@ -104,6 +104,34 @@ for (const backend of backends) {
       expect(() => data.repository(noKey as never)).toThrow(/primary key/)
     })
 
+    it('caches an application table only when it is listed, and never serves a stale row', async () => {
+      const repo = data.repository(notes)
+      const note = await repo.create({ userId, slug: `cached-${backend.name}`, body: 'v1' })
+      const before = data.cache.stats()
+      await repo.findById(note.id)
+      await repo.findById(note.id)
+      expect(data.cache.stats().hits).toBe(before.hits) // not listed: not cached
+
+      // Listed (and, on a server with the memory cache, turned on explicitly).
+      const listed = await backend.open({
+        cache: { entities: { enabled: true, tables: { test_notes: { ttlMs: 60_000 } } } },
+      })
+      await listed.db.execute(sql`create table test_notes (
+        id uuid primary key default gen_random_uuid(), user_id uuid not null, slug text not null unique,
+        body text not null, views bigint not null default 0, rank integer, tags jsonb not null default '[]',
+        created_at timestamptz not null default now())`)
+      const listedRepo = listed.repository(notes)
+      const row = await listedRepo.create({ userId, slug: 's', body: 'v1' })
+      await listedRepo.findById(row.id)
+      const hits = listed.cache.stats().hits
+      expect(await listedRepo.findById(row.id)).toEqual(row)
+      expect(listed.cache.stats().hits).toBe(hits + 1)
+      await listedRepo.update(row.id, { body: 'v2' })
+      expect((await listedRepo.findById(row.id))?.body).toBe('v2')
+      await listedRepo.delete(row.id)
+      expect(await listedRepo.findById(row.id)).toBeNull()
+    })
+
     it('works inside a transaction and rolls back with it', async () => {
       await expect(
         data.transaction(async (tx) => {
