@@ -1,7 +1,9 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
 import { Cache, type ReadThroughOptions } from './cache/cache.js'
+import type { CacheDriver } from './cache/cache-driver.js'
 import { memoryDriver } from './cache/memory-driver.js'
+import { createRateLimiter, type RateLimiter } from './cache/rate-limiter.js'
 import { redisDriver } from './cache/redis-driver.js'
 import {
   type DataLayerOptions,
@@ -82,6 +84,16 @@ export interface DataLayer extends Repositories {
    */
   readonly cache: Cache
   /**
+   * Decides one request against a rate limit (GCRA, atomic in Redis, shared by every
+   * process; per process if Redis fails).
+   *
+   * @example
+   * ```ts
+   * const { allowed, retryAfterMs } = await data.rateLimit(`login:${ip}`, { limit: 5, periodMs: 60_000 })
+   * ```
+   */
+  readonly rateLimit: RateLimiter
+  /**
    * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
    * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
    * `TRANSACTION_MISUSE` there instead of deadlocking.
@@ -155,7 +167,7 @@ async function openConnection(options: ResolvedOptions): Promise<DatabaseConnect
   return openPGlite({ dir: database.dir, client: client as never })
 }
 
-function openCache(options: ResolvedOptions): Cache {
+function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDriver } {
   const { cache } = options
   const driver =
     options.redisUrl || cache.redis.client
@@ -166,7 +178,7 @@ function openCache(options: ResolvedOptions): Cache {
           connectTimeoutMs: cache.redis.connectTimeoutMs,
         })
       : memoryDriver(cache.memory)
-  return new Cache(driver, {
+  const front = new Cache(driver, {
     prefix: cache.prefix,
     defaultTtlMs: cache.defaultTtlMs,
     maxValueBytes: cache.maxValueBytes,
@@ -174,6 +186,7 @@ function openCache(options: ResolvedOptions): Cache {
     circuitBreaker: cache.circuitBreaker,
     ...(cache.testing ? { testing: cache.testing } : {}),
   })
+  return { cache: front, driver }
 }
 
 /**
@@ -295,7 +308,8 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     throw mapDatabaseError(error, 'connect')
   }
 
-  const cache = openCache(resolved)
+  const { cache, driver: cacheDriver } = openCache(resolved)
+  const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
   const state: LayerState = { closed: false }
   const coreSet: MigrationSet = {
     name: 'core',
@@ -387,6 +401,10 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     db: connection.db,
     embeddingDimensions: dimensions,
     cache,
+    rateLimit: (key, limit) => {
+      assertOpen(state, 'data.rateLimit')
+      return rateLimit(key, limit)
+    },
     async transaction(fn, config) {
       guard('data.transaction')
       try {

@@ -10,7 +10,14 @@
  * @module
  */
 
-export type { Cache, CacheEvent, CacheStats } from './cache/index.js'
+export type {
+  Cache,
+  CacheEvent,
+  CacheStats,
+  RateLimiter,
+  RateLimitOptions,
+  RateLimitResult,
+} from './cache/index.js'
 export {
   type DataLayerOptions,
   ENV_VARIABLES,

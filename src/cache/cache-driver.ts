@@ -33,9 +33,31 @@ export interface CacheDriver {
     fenceKeys: readonly string[],
     fenceTtlMs: number,
   ): Promise<void>
+  /**
+   * One GCRA rate-limit decision for `key`, atomic: `intervalMs` is the time one unit of
+   * cost earns back, `toleranceMs` the burst allowance (interval x burst). Uses the
+   * backend's clock, so servers with skewed clocks share one limit.
+   */
+  rateLimit(
+    key: string,
+    intervalMs: number,
+    toleranceMs: number,
+    cost: number,
+  ): Promise<RateDecision>
   /** Deletes every key starting with `prefix`; resolves to how many. */
   deleteByPrefix(prefix: string): Promise<number>
   /** Resolves when the backend answers. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/** What a driver's `rateLimit` decides. */
+export interface RateDecision {
+  readonly allowed: boolean
+  /** Requests of cost 1 still allowed right now. */
+  readonly remaining: number
+  /** When denied: how long until this request would be allowed. */
+  readonly retryAfterMs: number
+  /** How long until the full burst is available again. */
+  readonly resetInMs: number
 }

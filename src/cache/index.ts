@@ -16,6 +16,12 @@ export {
   type CacheStats,
   type ReadThroughOptions,
 } from './cache.js'
-export type { CacheDriver } from './cache-driver.js'
+export type { CacheDriver, RateDecision } from './cache-driver.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimitOptions,
+  type RateLimitResult,
+} from './rate-limiter.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'

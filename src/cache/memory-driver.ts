@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { CacheDriver } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
+import { gcra } from './gcra.js'
 
 /** Bounds of the in-process cache. */
 export interface MemoryDriverOptions {
@@ -62,6 +63,20 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
     async invalidate(keys, fenceKeys, fenceTtlMs) {
       for (const fenceKey of fenceKeys) counters.set(fenceKey, newFenceToken(), { ttl: fenceTtlMs })
       deleteAll(keys)
+    },
+    async rateLimit(key, intervalMs, toleranceMs, cost) {
+      const now = Date.now()
+      const stored = counters.get(key)
+      const { decision, tat } = gcra(
+        stored === undefined ? undefined : Number(stored),
+        now,
+        intervalMs,
+        toleranceMs,
+        cost,
+      )
+      if (tat !== undefined)
+        counters.set(key, String(tat), { ttl: Math.max(1, Math.ceil(tat - now)) })
+      return decision
     },
     async deleteByPrefix(prefix) {
       let n = 0

@@ -37,7 +37,32 @@ const INCREMENT = `local v = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return v`
 
+// GCRA on the server's clock. ARGV: interval ms, tolerance ms, cost.
+// Returns { allowed (0/1), remaining, retry-after ms, reset-in ms }.
+const RATE_LIMIT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local nextTat = tat + interval * cost
+local allowAt = nextTat - tolerance
+if now < allowAt then
+  return {0, 0, math.ceil(allowAt - now), math.ceil(tat - now)}
+end
+redis.call('SET', KEYS[1], nextTat, 'PX', math.max(1, math.ceil(nextTat - now)))
+local remaining = math.floor((tolerance - (nextTat - now)) / interval)
+if remaining < 0 then remaining = 0 end
+return {1, remaining, 0, math.ceil(nextTat - now)}`
+
 interface ScriptedRedis extends Redis {
+  stratumRateLimit(
+    key: string,
+    intervalMs: number,
+    toleranceMs: number,
+    cost: number,
+  ): Promise<number[]>
   stratumFence(key: string, token: string, ttlMs: number): Promise<string>
   stratumSetIfFence(
     key: string,
@@ -92,6 +117,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   client.defineCommand('stratumSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE })
   client.defineCommand('stratumInvalidate', { lua: INVALIDATE })
   client.defineCommand('stratumIncrement', { numberOfKeys: 1, lua: INCREMENT })
+  client.defineCommand('stratumRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT })
 
   // Without an offline queue, a command sent before the first connection is up fails.
   // Calls wait for that first attempt only (ready, refused, or the connect timeout);
@@ -149,6 +175,21 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
           newFenceToken(),
           Math.max(1, Math.round(fenceTtlMs)),
         )
+      }),
+    rateLimit: (key, intervalMs, toleranceMs, cost) =>
+      connected(async () => {
+        const [allowed, remaining, retryAfterMs, resetInMs] = await client.stratumRateLimit(
+          key,
+          intervalMs,
+          toleranceMs,
+          cost,
+        )
+        return {
+          allowed: allowed === 1,
+          remaining: Number(remaining),
+          retryAfterMs: Number(retryAfterMs),
+          resetInMs: Number(resetInMs),
+        }
       }),
     deleteByPrefix: (prefix) =>
       connected(async () => {

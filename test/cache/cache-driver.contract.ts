@@ -114,6 +114,34 @@ export function cacheDriverContract(
       expect(after[0]).not.toBe(after[1])
     })
 
+    it('rate-limits with GCRA: a burst, then one request per interval', async () => {
+      // 5 per 500 ms: one unit every 100 ms, bursts of 5.
+      const decisions = []
+      for (let i = 0; i < 6; i++) decisions.push(await driver.rateLimit(k('rl:a'), 100, 500, 1))
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false])
+      expect(decisions.slice(0, 5).map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0])
+      const denied = decisions[5]!
+      expect(denied.retryAfterMs).toBeGreaterThan(0)
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(100)
+      expect(denied.resetInMs).toBeGreaterThan(400)
+      await new Promise((r) => setTimeout(r, denied.retryAfterMs + 20))
+      expect((await driver.rateLimit(k('rl:a'), 100, 500, 1)).allowed).toBe(true)
+      expect((await driver.rateLimit(k('rl:a'), 100, 500, 1)).allowed).toBe(false)
+      // Another key has its own budget; a costly request spends several units.
+      expect(await driver.rateLimit(k('rl:b'), 100, 500, 3)).toMatchObject({
+        allowed: true,
+        remaining: 2,
+      })
+      expect((await driver.rateLimit(k('rl:b'), 100, 500, 3)).allowed).toBe(false)
+    })
+
+    it('rate-limits atomically under concurrency', async () => {
+      const all = await Promise.all(
+        Array.from({ length: 50 }, () => driver.rateLimit(k('rl:c'), 60_000, 600_000, 1)),
+      )
+      expect(all.filter((d) => d.allowed)).toHaveLength(10)
+    })
+
     it('deletes by prefix only what starts with it, glob characters included', async () => {
       const glob = `${prefix}g*[x]?:`
       await driver.set(`${glob}a`, Buffer.from('a'), 60_000)
