@@ -5,6 +5,7 @@ import type { CacheDriver } from './cache/cache-driver.js'
 import { memoryDriver } from './cache/memory-driver.js'
 import { createRateLimiter, type RateLimiter } from './cache/rate-limiter.js'
 import { redisDriver } from './cache/redis-driver.js'
+import { SessionStore } from './cache/session-store.js'
 import {
   type DataLayerOptions,
   optionsFromEnv,
@@ -93,6 +94,8 @@ export interface DataLayer extends Repositories {
    * ```
    */
   readonly rateLimit: RateLimiter
+  /** Sessions with random 256-bit ids and sliding expiry, kept in the cache. */
+  readonly sessions: SessionStore
   /**
    * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
    * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
@@ -310,6 +313,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
 
   const { cache, driver: cacheDriver } = openCache(resolved)
   const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
+  const sessions = new SessionStore(cacheDriver, resolved.cache.prefix)
   const state: LayerState = { closed: false }
   const coreSet: MigrationSet = {
     name: 'core',
@@ -401,6 +405,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     db: connection.db,
     embeddingDimensions: dimensions,
     cache,
+    sessions,
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)

@@ -17,6 +17,8 @@ export type {
   RateLimiter,
   RateLimitOptions,
   RateLimitResult,
+  Session,
+  SessionStore,
 } from './cache/index.js'
 export {
   type DataLayerOptions,

@@ -44,6 +44,14 @@ export interface CacheDriver {
     toleranceMs: number,
     cost: number,
   ): Promise<RateDecision>
+  /** Sets a new TTL on an existing key; resolves to false when the key does not exist. */
+  expire(key: string, ttlMs: number): Promise<boolean>
+  /** Adds `member` (a key) to the set `indexKey`, which lives at least `ttlMs`. */
+  indexAdd(indexKey: string, member: string, ttlMs: number): Promise<void>
+  /** Removes `member` from the set `indexKey`. */
+  indexRemove(indexKey: string, member: string): Promise<void>
+  /** Deletes every key listed in `indexKey` and the set itself, atomically; resolves to how many keys existed. */
+  indexDeleteAll(indexKey: string): Promise<number>
   /** Deletes every key starting with `prefix`; resolves to how many. */
   deleteByPrefix(prefix: string): Promise<number>
   /** Resolves when the backend answers. */

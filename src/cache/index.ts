@@ -25,3 +25,4 @@ export {
   type RateLimitResult,
 } from './rate-limiter.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'
+export { type Session, SessionStore } from './session-store.js'

@@ -29,6 +29,9 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
   const counters = new LRUCache<string, string>({
     max: Math.max(1000, (options.maxEntries ?? 10_000) * 2),
   })
+  const indexes = new LRUCache<string, Set<string>>({
+    max: Math.max(1000, options.maxEntries ?? 10_000),
+  })
   const deleteAll = (keys: readonly string[]) =>
     keys.reduce((n, key) => n + (values.delete(key) ? 1 : 0), 0)
 
@@ -78,9 +81,31 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
         counters.set(key, String(tat), { ttl: Math.max(1, Math.ceil(tat - now)) })
       return decision
     },
+    async expire(key, ttlMs) {
+      const value = values.get(key)
+      if (value === undefined) return false
+      values.set(key, value, { ttl: ttlMs })
+      return true
+    },
+    async indexAdd(indexKey, member, ttlMs) {
+      const set = indexes.get(indexKey) ?? new Set<string>()
+      set.add(member)
+      const remaining = indexes.getRemainingTTL(indexKey)
+      indexes.set(indexKey, set, {
+        ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0),
+      })
+    },
+    async indexRemove(indexKey, member) {
+      indexes.get(indexKey)?.delete(member)
+    },
+    async indexDeleteAll(indexKey) {
+      const members = [...(indexes.get(indexKey) ?? [])]
+      indexes.delete(indexKey)
+      return deleteAll(members)
+    },
     async deleteByPrefix(prefix) {
       let n = 0
-      for (const store of [values, counters] as LRUCache<string, object | string>[]) {
+      for (const store of [values, counters, indexes] as LRUCache<string, object | string>[]) {
         for (const key of [...store.keys()]) if (key.startsWith(prefix) && store.delete(key)) n++
       }
       return n
@@ -89,6 +114,7 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
     async close() {
       values.clear()
       counters.clear()
+      indexes.clear()
     },
   }
 }

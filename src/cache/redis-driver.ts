@@ -56,7 +56,22 @@ local remaining = math.floor((tolerance - (nextTat - now)) / interval)
 if remaining < 0 then remaining = 0 end
 return {1, remaining, 0, math.ceil(nextTat - now)}`
 
+// Adds a member to an index set whose TTL only ever grows.
+const INDEX_ADD = `redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 0`
+
+// Deletes every key listed in an index set, and the set.
+const INDEX_DELETE_ALL = `local members = redis.call('SMEMBERS', KEYS[1])
+local n = 0
+for i = 1, #members do n = n + redis.call('DEL', members[i]) end
+redis.call('DEL', KEYS[1])
+return n`
+
 interface ScriptedRedis extends Redis {
+  stratumIndexAdd(indexKey: string, member: string, ttlMs: number): Promise<number>
+  stratumIndexDeleteAll(indexKey: string): Promise<number>
   stratumRateLimit(
     key: string,
     intervalMs: number,
@@ -118,6 +133,8 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   client.defineCommand('stratumInvalidate', { lua: INVALIDATE })
   client.defineCommand('stratumIncrement', { numberOfKeys: 1, lua: INCREMENT })
   client.defineCommand('stratumRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT })
+  client.defineCommand('stratumIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD })
+  client.defineCommand('stratumIndexDeleteAll', { numberOfKeys: 1, lua: INDEX_DELETE_ALL })
 
   // Without an offline queue, a command sent before the first connection is up fails.
   // Calls wait for that first attempt only (ready, refused, or the connect timeout);
@@ -191,6 +208,17 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
           resetInMs: Number(resetInMs),
         }
       }),
+    expire: (key, ttlMs) =>
+      connected(async () => (await client.pexpire(key, Math.max(1, Math.round(ttlMs)))) === 1),
+    indexAdd: (indexKey, member, ttlMs) =>
+      connected(async () => {
+        await client.stratumIndexAdd(indexKey, member, Math.max(1, Math.round(ttlMs)))
+      }),
+    indexRemove: (indexKey, member) =>
+      connected(async () => {
+        await client.srem(indexKey, member)
+      }),
+    indexDeleteAll: (indexKey) => connected(() => client.stratumIndexDeleteAll(indexKey)),
     deleteByPrefix: (prefix) =>
       connected(async () => {
         let deleted = 0

@@ -142,6 +142,24 @@ export function cacheDriverContract(
       expect(all.filter((d) => d.allowed)).toHaveLength(10)
     })
 
+    it('extends TTLs and deletes every key of an index at once', async () => {
+      await driver.set(k('s1'), Buffer.from('1'), 60_000)
+      await driver.set(k('s2'), Buffer.from('2'), 60_000)
+      await driver.set(k('s3'), Buffer.from('3'), 60_000)
+      expect(await driver.expire(k('s1'), 50)).toBe(true)
+      expect(await driver.expire(k('absent'), 50)).toBe(false)
+      await driver.indexAdd(k('idx'), k('s2'), 60_000)
+      await driver.indexAdd(k('idx'), k('s3'), 60_000)
+      await driver.indexAdd(k('idx'), k('gone'), 60_000)
+      await driver.indexRemove(k('idx'), k('s3'))
+      expect(await driver.indexDeleteAll(k('idx'))).toBe(1)
+      expect(await driver.get(k('s2'))).toBeUndefined()
+      expect((await driver.get(k('s3')))?.toString()).toBe('3')
+      expect(await driver.indexDeleteAll(k('idx'))).toBe(0)
+      await new Promise((r) => setTimeout(r, 120))
+      expect(await driver.get(k('s1'))).toBeUndefined()
+    })
+
     it('deletes by prefix only what starts with it, glob characters included', async () => {
       const glob = `${prefix}g*[x]?:`
       await driver.set(`${glob}a`, Buffer.from('a'), 60_000)
