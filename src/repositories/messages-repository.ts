@@ -26,21 +26,26 @@ export interface MessageListOptions extends ListOptions {
 export class MessagesRepository extends Repository<typeof chatMessages> {
   /** Stores a message and bumps its chat's `updated_at`, in one transaction. */
   async append(input: NewChatMessage): Promise<ChatMessage> {
-    const [message] = await this.appendMany([input], 'append')
+    const value = validate(
+      this.definition.insertSchema,
+      input,
+      'chat_messages.append',
+    ) as NewChatMessage
+    const [message] = await this.#store([value], 'append')
     return message!
   }
 
   /** Stores several messages (of one or more chats) in order, in one transaction. */
-  async appendMany(
-    inputs: readonly NewChatMessage[],
-    operation = 'appendMany',
-  ): Promise<ChatMessage[]> {
-    const context = `chat_messages.${operation}`
-    const values = (
-      inputs.length === 1 && operation === 'append'
-        ? [validate(this.definition.insertSchema, inputs[0], context)]
-        : validateEach(this.definition.insertSchema, inputs, context)
+  async appendMany(inputs: readonly NewChatMessage[]): Promise<ChatMessage[]> {
+    const values = validateEach(
+      this.definition.insertSchema,
+      inputs,
+      'chat_messages.appendMany',
     ) as NewChatMessage[]
+    return this.#store(values, 'appendMany')
+  }
+
+  async #store(values: NewChatMessage[], operation: string): Promise<ChatMessage[]> {
     if (values.length === 0) return []
     const chatIds = [...new Set(values.map((v) => v.chatId))]
     return this.run(operation, () =>
