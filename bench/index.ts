@@ -9,6 +9,7 @@ import {
   createTemplateDatabase,
   templateName,
 } from '../src/testing/template-databases.js'
+import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
 import { benchPointReads } from './point-reads.js'
 
@@ -35,6 +36,7 @@ try {
   try {
     await benchPointReads(data, url)
     await benchCachedReads(cached, data, services.redis!.url)
+    await benchCacheResilience(data, url, services.redis!.url)
   } finally {
     await Promise.all([data.close(), cached.close()])
   }

@@ -48,6 +48,8 @@ export interface CacheStats {
   bypasses: number
   /** Fills refused because a write invalidated the key while the value was being loaded. */
   fencedFills: number
+  /** Loads from the source made by read-through misses (concurrent misses share one). */
+  loads: number
   /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
   pendingInvalidations: number
   /** Whether the circuit breaker is open (the backend is being skipped). */
@@ -92,6 +94,7 @@ export class Cache {
     errors: 0,
     bypasses: 0,
     fencedFills: 0,
+    loads: 0,
   }
   readonly #listeners = new Set<(event: CacheEvent) => void>()
   readonly #ttlJitter: number
@@ -301,6 +304,7 @@ export class Cache {
         return load()
       }
     }
+    this.#count('loads', key)
     const value = await load()
     if (value === null && options.negativeTtlMs === undefined) return value
     let bytes: Buffer
