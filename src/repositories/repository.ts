@@ -1,5 +1,6 @@
 import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
@@ -130,15 +131,7 @@ export class Repository<T extends PgTable> {
    * @internal
    */
   protected readThrough<R>(operation: string, key: string, read: () => Promise<R>): Promise<R> {
-    const cache = this.context.cache
-    const policy = cache && this.context.cachePolicy(this.definition.name)
-    if (!cache || !policy) return read()
-    try {
-      this.context.assertUsable(`${this.definition.name}.${operation}`)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return cache.readThrough(key, read, policy)
+    return this.#viaCache(operation, read, (cache, policy) => cache.readThrough(key, read, policy))
   }
 
   /**
@@ -152,15 +145,26 @@ export class Repository<T extends PgTable> {
     member: string,
     read: () => Promise<R>,
   ): Promise<R> {
+    return this.#viaCache(operation, read, (cache, policy) =>
+      cache.readThroughGroup(group, member, read, policy),
+    )
+  }
+
+  #viaCache<R>(
+    operation: string,
+    read: () => Promise<R>,
+    cached: (cache: Cache, policy: ReadThroughOptions) => Promise<R>,
+  ): Promise<R> {
     const cache = this.context.cache
     const policy = cache && this.context.cachePolicy(this.definition.name)
     if (!cache || !policy) return read()
     try {
+      // Checked here too: a cache hit must not hide use after close or outer use in a transaction.
       this.context.assertUsable(`${this.definition.name}.${operation}`)
     } catch (error) {
       return Promise.reject(error)
     }
-    return cache.readThroughGroup(group, member, read, policy)
+    return cached(cache, policy)
   }
 
   /** The cache key of the row with this primary key. @internal */
