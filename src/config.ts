@@ -111,6 +111,7 @@ const cacheSchema = z
       .strict()
       .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
     ttlJitter: z.number().min(0).max(0.9).default(0.1),
+    leaseTtlMs: z.number().int().min(1).max(60_000).default(1000),
     circuitBreaker: z
       .object({
         failureThreshold: z.number().int().min(1).default(5),

@@ -186,6 +186,7 @@ function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDrive
     defaultTtlMs: cache.defaultTtlMs,
     maxValueBytes: cache.maxValueBytes,
     ttlJitter: cache.ttlJitter,
+    leaseTtlMs: cache.leaseTtlMs,
     circuitBreaker: cache.circuitBreaker,
     ...(cache.testing ? { testing: cache.testing } : {}),
   })

@@ -27,6 +27,22 @@ export interface CacheDriver {
     fenceKey: string,
     token: string,
   ): Promise<boolean>
+  /**
+   * The miss path of a read, in one atomic step: the value of `key` if it is there now;
+   * otherwise the fence token of `fenceKey` (created with `fenceTtlMs` if absent) and
+   * whether this caller got the load lease `leaseKey` (held by `holder` for `leaseTtlMs`).
+   * One caller across every process holds a key's lease; the others wait for its fill.
+   */
+  claim(
+    key: string,
+    fenceKey: string,
+    fenceTtlMs: number,
+    leaseKey: string,
+    holder: string,
+    leaseTtlMs: number,
+  ): Promise<Claim>
+  /** Gives up the lease `leaseKey` if `holder` still holds it. */
+  releaseLease(leaseKey: string, holder: string): Promise<void>
   /** Deletes `keys` and gives each of `fenceKeys` a new token, in one atomic step. */
   invalidate(
     keys: readonly string[],
@@ -58,6 +74,11 @@ export interface CacheDriver {
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+/** What {@link CacheDriver.claim} found: the value, or the fence token and the lease. */
+export type Claim =
+  | { readonly value: Buffer }
+  | { readonly value?: undefined; readonly token: string; readonly leased: boolean }
 
 /** What a driver's `rateLimit` decides. */
 export interface RateDecision {

@@ -1,5 +1,6 @@
 import { StratumError } from '../errors.js'
-import type { CacheDriver } from './cache-driver.js'
+import type { CacheDriver, Claim } from './cache-driver.js'
+import { newFenceToken } from './fence-token.js'
 import { decodeValue, encodeValue } from './serializer.js'
 
 /** Settings of the front cache layer. */
@@ -23,6 +24,11 @@ export interface CacheOptions {
    * straight to the source. Defaults: 5 failures, 1,000 ms.
    */
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number }
+  /**
+   * How long one reader's load lease lasts (default 1,000 ms). Concurrent misses for a key
+   * in other processes wait up to this long for its fill before loading themselves.
+   */
+  leaseTtlMs?: number
 }
 
 /** TTLs of one read-through call. */
@@ -34,6 +40,8 @@ export interface ReadThroughOptions {
 }
 
 const FENCE_SUFFIX = '#fence'
+const LEASE_SUFFIX = '#lease'
+const MAX_LEASE_POLL_MS = 20
 const RETRY_INVALIDATIONS_MS = 500
 
 /** Counters since the cache was created. */
@@ -50,6 +58,8 @@ export interface CacheStats {
   fencedFills: number
   /** Loads from the source made by read-through misses (concurrent misses share one). */
   loads: number
+  /** Misses that waited for another process's load (its lease) instead of loading. */
+  leaseWaits: number
   /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
   pendingInvalidations: number
   /** Whether the circuit breaker is open (the backend is being skipped). */
@@ -95,6 +105,7 @@ export class Cache {
     bypasses: 0,
     fencedFills: 0,
     loads: 0,
+    leaseWaits: 0,
   }
   readonly #listeners = new Set<(event: CacheEvent) => void>()
   readonly #ttlJitter: number
@@ -107,6 +118,7 @@ export class Cache {
   #retryTimer: NodeJS.Timeout | undefined
   readonly #failureThreshold: number
   readonly #cooldownMs: number
+  readonly #leaseTtlMs: number
   #consecutiveFailures = 0
   #openUntil = 0
 
@@ -120,6 +132,7 @@ export class Cache {
     this.#beforeFill = options.testing?.beforeFill
     this.#failureThreshold = options.circuitBreaker?.failureThreshold ?? 5
     this.#cooldownMs = options.circuitBreaker?.cooldownMs ?? 1000
+    this.#leaseTtlMs = options.leaseTtlMs ?? 1000
   }
 
   /** Which backend stores the values (`memory`, `redis`, ...). */
@@ -293,17 +306,65 @@ export class Cache {
   ): Promise<T> {
     const fenceKey = known?.fenceKey ?? full + FENCE_SUFFIX
     const fenceTtl = Math.max(options.ttlMs, options.negativeTtlMs ?? 0) * 2
-    let token: string | undefined = known?.token
-    if (!this.#fencing) token = undefined
-    else if (token === undefined) {
+    if (!this.#fencing) return this.#loadAndStore(key, full, load, options, undefined)
+    const leaseKey = full + LEASE_SUFFIX
+    const holder = newFenceToken()
+    const deadline = performance.now() + this.#leaseTtlMs
+    let pause = 1
+    for (;;) {
+      let claim: Claim
       try {
-        // Taken before the source is read: a write committed after this point changes it.
-        token = await this.#driver.fence(fenceKey, fenceTtl)
+        // Taken before the source is read: a write committed after this point changes the
+        // token. Only the lease holder loads; the others wait for its fill.
+        claim = await this.#driver.claim(
+          full,
+          fenceKey,
+          fenceTtl,
+          leaseKey,
+          holder,
+          this.#leaseTtlMs,
+        )
+        this.#succeeded()
       } catch (error) {
         this.#failed(key, error)
+        this.#count('loads', key)
         return load()
       }
+      if (claim.value !== undefined) {
+        try {
+          return decodeValue(claim.value) as T
+        } catch (error) {
+          this.#count('bypasses', key, error)
+          this.#count('loads', key)
+          return load()
+        }
+      }
+      const token = known?.token ?? claim.token
+      if (claim.leased) {
+        try {
+          return await this.#loadAndStore(key, full, load, options, { fenceKey, token })
+        } finally {
+          this.#driver.releaseLease(leaseKey, holder).catch(() => {})
+        }
+      }
+      // Another process is loading. Past the lease's lifetime, load without it (still fenced).
+      if (performance.now() >= deadline) {
+        return this.#loadAndStore(key, full, load, options, { fenceKey, token })
+      }
+      if (pause === 1) this.#count('leaseWaits', key)
+      await new Promise((resolve) => setTimeout(resolve, pause))
+      pause = Math.min(pause * 2, MAX_LEASE_POLL_MS)
     }
+  }
+
+  /** Loads from the source and stores the value, fenced by `fence` when given. */
+  async #loadAndStore<T>(
+    key: string,
+    full: string,
+    load: () => Promise<T>,
+    options: ReadThroughOptions,
+    fence: { fenceKey: string; token: string } | undefined,
+  ): Promise<T> {
     this.#count('loads', key)
     const value = await load()
     if (value === null && options.negativeTtlMs === undefined) return value
@@ -316,10 +377,10 @@ export class Cache {
     if (this.#beforeFill) await this.#beforeFill(key)
     const ttl = this.#jitter(value === null ? options.negativeTtlMs! : options.ttlMs)
     try {
-      if (token === undefined) {
+      if (fence === undefined) {
         await this.#driver.set(full, bytes, ttl)
         this.#count('sets', key)
-      } else if (await this.#driver.setIfFence(full, bytes, ttl, fenceKey, token)) {
+      } else if (await this.#driver.setIfFence(full, bytes, ttl, fence.fenceKey, fence.token)) {
         this.#count('sets', key)
       } else {
         this.#count('fencedFills', key)

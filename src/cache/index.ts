@@ -16,7 +16,7 @@ export {
   type CacheStats,
   type ReadThroughOptions,
 } from './cache.js'
-export type { CacheDriver, RateDecision } from './cache-driver.js'
+export type { CacheDriver, Claim, RateDecision } from './cache-driver.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
 export {
   createRateLimiter,

@@ -63,6 +63,21 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
       values.set(key, value, { ttl: ttlMs })
       return true
     },
+    async claim(key, fenceKey, fenceTtlMs, leaseKey, holder, leaseTtlMs) {
+      const value = values.get(key)
+      if (value !== undefined) return { value }
+      let token = counters.get(fenceKey)
+      if (token === undefined) {
+        token = newFenceToken()
+        counters.set(fenceKey, token, { ttl: fenceTtlMs })
+      }
+      const leased = !counters.has(leaseKey)
+      if (leased) counters.set(leaseKey, holder, { ttl: leaseTtlMs })
+      return { token, leased }
+    },
+    async releaseLease(leaseKey, holder) {
+      if (counters.get(leaseKey) === holder) counters.delete(leaseKey)
+    },
     async invalidate(keys, fenceKeys, fenceTtlMs) {
       for (const fenceKey of fenceKeys) counters.set(fenceKey, newFenceToken(), { ttl: fenceTtlMs })
       deleteAll(keys)

@@ -25,6 +25,20 @@ const SET_IF_FENCE = `if redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 return 0`
 
+// KEYS: value, fence, lease. ARGV: new token, fence TTL, holder, lease TTL.
+const CLAIM = `local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+local t = redis.call('GET', KEYS[2])
+if not t then
+  t = ARGV[1]
+  redis.call('SET', KEYS[2], t, 'PX', ARGV[2])
+end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
+return {0, t, 0}`
+
+const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`
+
 // KEYS: the value keys, then the fence keys; ARGV[1]: how many value keys.
 const INVALIDATE = `local n = tonumber(ARGV[1])
 for i = n + 1, #KEYS do
@@ -86,6 +100,16 @@ interface ScriptedRedis extends Redis {
     value: Buffer,
     ttlMs: number,
   ): Promise<number>
+  stratumClaimBuffer(
+    key: string,
+    fenceKey: string,
+    leaseKey: string,
+    token: string,
+    fenceTtlMs: number,
+    holder: string,
+    leaseTtlMs: number,
+  ): Promise<[number, Buffer, number?]>
+  stratumReleaseLease(leaseKey: string, holder: string): Promise<number>
   stratumInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>
   stratumIncrement(key: string, ttlMs: number): Promise<number>
 }
@@ -130,6 +154,8 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   client.on('error', () => {})
   client.defineCommand('stratumFence', { numberOfKeys: 1, lua: FENCE })
   client.defineCommand('stratumSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE })
+  client.defineCommand('stratumClaim', { numberOfKeys: 3, lua: CLAIM })
+  client.defineCommand('stratumReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE })
   client.defineCommand('stratumInvalidate', { lua: INVALIDATE })
   client.defineCommand('stratumIncrement', { numberOfKeys: 1, lua: INCREMENT })
   client.defineCommand('stratumRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT })
@@ -181,6 +207,25 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             Math.max(1, Math.round(ttlMs)),
           )) === 1,
       ),
+    claim: (key, fenceKey, fenceTtlMs, leaseKey, holder, leaseTtlMs) =>
+      connected(async () => {
+        const [found, valueOrToken, leased] = await client.stratumClaimBuffer(
+          key,
+          fenceKey,
+          leaseKey,
+          newFenceToken(),
+          Math.max(1, Math.round(fenceTtlMs)),
+          holder,
+          Math.max(1, Math.round(leaseTtlMs)),
+        )
+        return found === 1
+          ? { value: valueOrToken }
+          : { token: valueOrToken.toString(), leased: leased === 1 }
+      }),
+    releaseLease: (leaseKey, holder) =>
+      connected(async () => {
+        await client.stratumReleaseLease(leaseKey, holder)
+      }),
     invalidate: (keys, fenceKeys, fenceTtlMs) =>
       connected(async () => {
         if (keys.length + fenceKeys.length === 0) return

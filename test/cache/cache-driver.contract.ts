@@ -114,6 +114,46 @@ export function cacheDriverContract(
       expect(after[0]).not.toBe(after[1])
     })
 
+    it('claims a miss: one lease among concurrent claimers, all with the same fence token', async () => {
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          driver.claim(k('c'), k('c:fence'), 60_000, k('c:lease'), `holder-${i}`, 60_000),
+        ),
+      )
+      const tokens = new Set(claims.map((c) => (c.value === undefined ? c.token : 'value')))
+      expect(tokens.size).toBe(1)
+      expect(tokens.has('value')).toBe(false)
+      const holders = claims.flatMap((c, i) => (c.value === undefined && c.leased ? [i] : []))
+      expect(holders).toHaveLength(1)
+      expect(await driver.fence(k('c:fence'), 60_000)).toBe([...tokens][0])
+
+      // Another holder cannot release it; the holder can, and then the lease is free again.
+      await driver.releaseLease(k('c:lease'), 'someone-else')
+      const blocked = await driver.claim(k('c'), k('c:fence'), 60_000, k('c:lease'), 'x', 60_000)
+      expect(blocked).toMatchObject({ leased: false })
+      await driver.releaseLease(k('c:lease'), `holder-${holders[0]}`)
+      const next = await driver.claim(k('c'), k('c:fence'), 60_000, k('c:lease'), 'x', 60_000)
+      expect(next).toMatchObject({ leased: true })
+
+      // Once the value is there, a claim returns it.
+      await driver.set(k('c'), Buffer.from('filled'), 60_000)
+      const hit = await driver.claim(k('c'), k('c:fence'), 60_000, k('c:lease'), 'y', 60_000)
+      expect(hit.value?.toString()).toBe('filled')
+    })
+
+    it('lets a lease expire so a dead holder never blocks a key', async () => {
+      expect(
+        await driver.claim(k('x'), k('x:fence'), 60_000, k('x:lease'), 'dead', 300),
+      ).toMatchObject({ leased: true })
+      expect(
+        await driver.claim(k('x'), k('x:fence'), 60_000, k('x:lease'), 'next', 300),
+      ).toMatchObject({ leased: false })
+      await new Promise((r) => setTimeout(r, 500))
+      expect(
+        await driver.claim(k('x'), k('x:fence'), 60_000, k('x:lease'), 'next', 300),
+      ).toMatchObject({ leased: true })
+    })
+
     it('rate-limits with GCRA: a burst, then one request per interval', async () => {
       // 5 per 5 s: one unit every second, bursts of 5. Calls here take far less than a
       // second, so no unit is earned back in between unless the test waits for it.

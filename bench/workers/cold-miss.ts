@@ -1,0 +1,59 @@
+/**
+ * One process of the cross-process cold-miss measurement (used by the bench and by
+ * test/cache/cross-process-single-flight.test.ts). It connects, prints `ready`, waits for
+ * `go` on stdin, then makes `concurrency` concurrent reads of one key that is in no cache
+ * and prints a JSON line: how many database loads this process made and whether every read
+ * returned the row.
+ *
+ * Usage: tsx bench/workers/cold-miss.ts '<json: { library, databaseUrl, redisUrl, prefix, id, concurrency, fillDelayMs? }>'
+ */
+import { createInterface } from 'node:readline'
+import { createDataLayer } from '../../src/index.js'
+
+interface WorkerInput {
+  library: 'stratum'
+  databaseUrl: string
+  redisUrl: string
+  prefix: string
+  id: string
+  concurrency: number
+  /** Widens the window between the database read and the cache fill (tests only). */
+  fillDelayMs?: number
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as WorkerInput
+const data = await createDataLayer({
+  databaseUrl: input.databaseUrl,
+  redisUrl: input.redisUrl,
+  cache: {
+    prefix: input.prefix,
+    ...(input.fillDelayMs
+      ? { testing: { beforeFill: () => new Promise((r) => setTimeout(r, input.fillDelayMs)) } }
+      : {}),
+  },
+  database: { pool: { max: 4 } },
+})
+// Warm the pool and the prepared statement on another id, so the measured reads are cold
+// only in the cache.
+await data.users.findById('00000000-0000-7000-8000-000000000000')
+const loadsBefore = data.cache.stats().loads
+
+const lines = createInterface({ input: process.stdin })
+process.stdout.write('ready\n')
+for await (const line of lines) {
+  if (line.trim() !== 'go') continue
+  const rows = await Promise.all(
+    Array.from({ length: input.concurrency }, () => data.users.findById(input.id)),
+  )
+  const stats = data.cache.stats()
+  process.stdout.write(
+    `${JSON.stringify({
+      loads: stats.loads - loadsBefore,
+      leaseWaits: stats.leaseWaits,
+      allFound: rows.every((row) => row?.id === input.id),
+    })}\n`,
+  )
+  break
+}
+lines.close()
+await data.close()
