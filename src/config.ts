@@ -112,6 +112,14 @@ const cacheSchema = z
       .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
     ttlJitter: z.number().min(0).max(0.9).default(0.1),
     leaseTtlMs: z.number().int().min(1).max(60_000).default(1000),
+    l1: z
+      .object({
+        enabled: z.boolean().default(false),
+        maxEntries: z.number().int().min(1).default(10_000),
+        ttlMs: z.number().int().min(1).max(3_600_000).default(5_000),
+      })
+      .strict()
+      .default({ enabled: false, maxEntries: 10_000, ttlMs: 5_000 }),
     circuitBreaker: z
       .object({
         failureThreshold: z.number().int().min(1).default(5),
@@ -319,6 +327,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['cache', 'prefix'],
     kind: 'string',
     description: 'prefix of every cache key',
+  },
+  {
+    name: 'STRATUM_CACHE_L1',
+    path: ['cache', 'l1', 'enabled'],
+    kind: 'boolean',
+    description: 'in-process L1 tier in front of Redis, invalidated through pub/sub',
+  },
+  {
+    name: 'STRATUM_CACHE_L1_TTL_MS',
+    path: ['cache', 'l1', 'ttlMs'],
+    kind: 'int',
+    description: 'lifetime of an L1 entry: the staleness bound should a message be lost',
   },
   {
     name: 'STRATUM_EMBEDDING_DIMENSIONS',

@@ -187,6 +187,7 @@ function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDrive
     maxValueBytes: cache.maxValueBytes,
     ttlJitter: cache.ttlJitter,
     leaseTtlMs: cache.leaseTtlMs,
+    l1: cache.l1,
     circuitBreaker: cache.circuitBreaker,
     ...(cache.testing ? { testing: cache.testing } : {}),
   })

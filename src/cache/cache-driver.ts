@@ -73,6 +73,32 @@ export interface CacheDriver {
   /** Resolves when the backend answers. */
   ping(): Promise<void>
   close(): Promise<void>
+  /**
+   * Present on backends shared between processes: messages to every process, which the
+   * optional L1 tier uses to drop entries another process invalidated.
+   */
+  readonly broadcast?: Broadcast
+}
+
+/** Publish and subscribe on a backend shared between processes. */
+export interface Broadcast {
+  /** Sends `message` to every subscriber of `channel` (this process's included). */
+  publish(channel: string, message: string): Promise<void>
+  /**
+   * Listens on `channel`. `onReset` runs whenever messages may have been missed (the
+   * subscription dropped or came back); `live` says whether messages are arriving now.
+   */
+  subscribe(
+    channel: string,
+    listener: { onMessage(message: string): void; onReset(): void },
+  ): Subscription
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** Whether the subscription is connected and subscribed right now. */
+  readonly live: boolean
+  close(): Promise<void>
 }
 
 /** What {@link CacheDriver.claim} found: the value, or the fence token and the lease. */

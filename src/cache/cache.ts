@@ -1,6 +1,7 @@
 import { StratumError } from '../errors.js'
-import type { CacheDriver, Claim } from './cache-driver.js'
+import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
+import { type L1Options, L1Tier } from './l1-tier.js'
 import { decodeValue, encodeValue } from './serializer.js'
 
 /** Settings of the front cache layer. */
@@ -29,6 +30,14 @@ export interface CacheOptions {
    * in other processes wait up to this long for its fill before loading themselves.
    */
   leaseTtlMs?: number
+  /**
+   * An in-process tier in front of a shared backend (Redis), off by default. Entries are
+   * dropped when any process invalidates them (through the backend's pub/sub), all of them
+   * when the subscription drops or the circuit opens, and each lives at most `ttlMs`
+   * (default 5 s), the bound on staleness should a message be lost. Ignored on a backend
+   * that is already in-process.
+   */
+  l1?: L1Options & { enabled?: boolean }
 }
 
 /** TTLs of one read-through call. */
@@ -60,6 +69,10 @@ export interface CacheStats {
   loads: number
   /** Misses that waited for another process's load (its lease) instead of loading. */
   leaseWaits: number
+  /** Hits served by the in-process L1 tier (also counted in `hits`). */
+  l1Hits: number
+  /** Times the L1 tier was emptied because messages may have been missed. */
+  l1Resets: number
   /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
   pendingInvalidations: number
   /** Whether the circuit breaker is open (the backend is being skipped). */
@@ -73,6 +86,24 @@ export interface CacheEvent {
   readonly key: string
   readonly error?: unknown
 }
+
+/**
+ * The keys of an invalidation message from another instance (empty: drop everything), or
+ * undefined for this instance's own messages and for anything unreadable.
+ */
+function parseInvalidation(message: string, origin: string): string[] | undefined {
+  try {
+    const parsed = JSON.parse(message) as { from?: unknown; keys?: unknown }
+    if (parsed.from === origin || !Array.isArray(parsed.keys)) return undefined
+    return parsed.keys.map(String)
+  } catch {
+    return undefined
+  }
+}
+
+/** An invalidated key and its fence key: a group's L1-held token goes with the group. */
+const withFences = (keys: readonly string[]): string[] =>
+  keys.flatMap((key) => [key, key + FENCE_SUFFIX])
 
 const MAX_KEY_LENGTH = 1024
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
@@ -106,6 +137,8 @@ export class Cache {
     fencedFills: 0,
     loads: 0,
     leaseWaits: 0,
+    l1Hits: 0,
+    l1Resets: 0,
   }
   readonly #listeners = new Set<(event: CacheEvent) => void>()
   readonly #ttlJitter: number
@@ -119,6 +152,11 @@ export class Cache {
   readonly #failureThreshold: number
   readonly #cooldownMs: number
   readonly #leaseTtlMs: number
+  readonly #l1: L1Tier | undefined
+  readonly #l1Channel: string
+  readonly #subscription: Subscription | undefined
+  /** Marks this instance's own invalidation messages, which it has already applied. */
+  readonly #origin = newFenceToken()
   #consecutiveFailures = 0
   #openUntil = 0
 
@@ -133,6 +171,24 @@ export class Cache {
     this.#failureThreshold = options.circuitBreaker?.failureThreshold ?? 5
     this.#cooldownMs = options.circuitBreaker?.cooldownMs ?? 1000
     this.#leaseTtlMs = options.leaseTtlMs ?? 1000
+    this.#l1Channel = `${this.#prefix}l1:invalidate`
+    const broadcast = driver.broadcast
+    if (options.l1?.enabled && broadcast) {
+      const l1 = new L1Tier(options.l1)
+      this.#l1 = l1
+      this.#subscription = broadcast.subscribe(this.#l1Channel, {
+        onMessage: (message) => {
+          const keys = parseInvalidation(message, this.#origin)
+          if (keys === undefined) return
+          if (keys.length === 0) l1.clear()
+          else l1.invalidate(withFences(keys))
+        },
+        onReset: () => {
+          l1.clear()
+          this.#count('l1Resets', this.#l1Channel)
+        },
+      })
+    }
   }
 
   /** Which backend stores the values (`memory`, `redis`, ...). */
@@ -164,6 +220,16 @@ export class Cache {
       this.#count('bypasses', key)
       return { hit: false }
     }
+    const l1 = this.#liveL1()
+    if (l1) {
+      const local = l1.get(full)
+      if (local) {
+        this.#count('l1Hits', key)
+        this.#count('hits', key)
+        return { hit: true, value: local.value }
+      }
+    }
+    const epoch = l1?.epoch ?? 0
     let bytes: Buffer | undefined
     try {
       bytes = await this.#driver.get(full)
@@ -179,6 +245,7 @@ export class Cache {
     try {
       const value = decodeValue(bytes)
       this.#count('hits', key)
+      l1?.fill(full, value, epoch)
       return { hit: true, value }
     } catch (error) {
       this.#count('bypasses', key, error)
@@ -195,6 +262,7 @@ export class Cache {
     const full = this.#key(key)
     const bytes = this.#encode(key, value)
     const ttl = this.#ttl(options.ttlMs)
+    this.#l1?.invalidate([full])
     if (this.#circuitIsOpen()) {
       this.#count('bypasses', key)
       return false
@@ -203,6 +271,7 @@ export class Cache {
       await this.#driver.set(full, bytes, ttl)
       this.#succeeded()
       this.#count('sets', key)
+      this.#publish([full])
       return true
     } catch (error) {
       this.#failed(key, error)
@@ -213,6 +282,7 @@ export class Cache {
   /** Deletes keys; resolves to false when the backend failed (counted). */
   async delete(...keys: string[]): Promise<boolean> {
     const full = keys.map((k) => this.#key(k))
+    this.#l1?.invalidate(full)
     if (this.#circuitIsOpen()) {
       // A delete that cannot be sent is an invalidation to retry, never a silent loss.
       for (const key of full) this.#pending.add(key)
@@ -224,6 +294,7 @@ export class Cache {
       await this.#driver.delete(full)
       this.#succeeded()
       for (const key of keys) this.#count('deletes', key)
+      this.#publish(full)
       return true
     } catch (error) {
       this.#failed(keys.join(','), error)
@@ -276,13 +347,18 @@ export class Cache {
       return load()
     }
     const fenceKey = groupFull + FENCE_SUFFIX
-    let token: string
-    try {
-      token = await this.#driver.fence(fenceKey, options.ttlMs * 2)
-      this.#succeeded()
-    } catch (error) {
-      this.#failed(group, error)
-      return load()
+    const l1 = this.#liveL1()
+    let token = l1?.get(fenceKey)?.value as string | undefined
+    if (token === undefined) {
+      const epoch = l1?.epoch ?? 0
+      try {
+        token = await this.#driver.fence(fenceKey, options.ttlMs * 2)
+        this.#succeeded()
+      } catch (error) {
+        this.#failed(group, error)
+        return load()
+      }
+      l1?.fill(fenceKey, token, epoch)
     }
     const key = `${group}@${token}:${member}`
     const full = this.#key(key)
@@ -312,6 +388,7 @@ export class Cache {
     const deadline = performance.now() + this.#leaseTtlMs
     let pause = 1
     for (;;) {
+      const epoch = this.#l1?.epoch ?? 0
       let claim: Claim
       try {
         // Taken before the source is read: a write committed after this point changes the
@@ -332,7 +409,9 @@ export class Cache {
       }
       if (claim.value !== undefined) {
         try {
-          return decodeValue(claim.value) as T
+          const value = decodeValue(claim.value) as T
+          this.#liveL1()?.fill(full, value, epoch)
+          return value
         } catch (error) {
           this.#count('bypasses', key, error)
           this.#count('loads', key)
@@ -342,14 +421,14 @@ export class Cache {
       const token = known?.token ?? claim.token
       if (claim.leased) {
         try {
-          return await this.#loadAndStore(key, full, load, options, { fenceKey, token })
+          return await this.#loadAndStore(key, full, load, options, { fenceKey, token, epoch })
         } finally {
           this.#driver.releaseLease(leaseKey, holder).catch(() => {})
         }
       }
       // Another process is loading. Past the lease's lifetime, load without it (still fenced).
       if (performance.now() >= deadline) {
-        return this.#loadAndStore(key, full, load, options, { fenceKey, token })
+        return this.#loadAndStore(key, full, load, options, { fenceKey, token, epoch })
       }
       if (pause === 1) this.#count('leaseWaits', key)
       await new Promise((resolve) => setTimeout(resolve, pause))
@@ -363,7 +442,7 @@ export class Cache {
     full: string,
     load: () => Promise<T>,
     options: ReadThroughOptions,
-    fence: { fenceKey: string; token: string } | undefined,
+    fence: { fenceKey: string; token: string; epoch: number } | undefined,
   ): Promise<T> {
     this.#count('loads', key)
     const value = await load()
@@ -382,6 +461,7 @@ export class Cache {
         this.#count('sets', key)
       } else if (await this.#driver.setIfFence(full, bytes, ttl, fence.fenceKey, fence.token)) {
         this.#count('sets', key)
+        this.#liveL1()?.fill(full, value, fence.epoch)
       } else {
         this.#count('fencedFills', key)
       }
@@ -401,6 +481,7 @@ export class Cache {
     if (keys.length === 0) return
     const full = keys.map((k) => this.#key(k))
     for (const key of full) this.#inflight.delete(key)
+    this.#l1?.invalidate(withFences(full))
     if (this.#circuitIsOpen()) {
       for (const key of full) this.#pending.add(key)
       this.#scheduleRetry()
@@ -415,11 +496,27 @@ export class Cache {
       )
       this.#succeeded()
       for (const key of keys) this.#count('deletes', key)
+      this.#publish(full)
     } catch (error) {
       this.#failed(keys.join(','), error)
       for (const key of full) this.#pending.add(key)
       this.#scheduleRetry()
     }
+  }
+
+  /** Tells the other processes' L1 tiers to drop `full` keys (no-op without an L1). */
+  #publish(full: readonly string[]): void {
+    if (!this.#l1) return
+    // Sent after the write on the same connection, so it arrives after the write took effect.
+    const message = JSON.stringify({ from: this.#origin, keys: full })
+    this.#driver.broadcast?.publish(this.#l1Channel, message).catch((error) => {
+      this.#failed(full.join(','), error)
+    })
+  }
+
+  /** The L1 tier when it can be trusted: enabled, subscribed, and the circuit closed. */
+  #liveL1(): L1Tier | undefined {
+    return this.#l1 && this.#subscription?.live && this.#openUntil === 0 ? this.#l1 : undefined
   }
 
   #scheduleRetry(): void {
@@ -434,6 +531,7 @@ export class Cache {
           Math.max(this.#defaultTtlMs, 60_000) * 2,
         )
         for (const key of keys) this.#pending.delete(key)
+        this.#publish(keys)
         // The retry doubles as the half-open probe: it worked, so close the circuit.
         this.#succeeded()
       } catch {
@@ -458,6 +556,11 @@ export class Cache {
     this.#consecutiveFailures++
     if (this.#consecutiveFailures >= this.#failureThreshold) {
       this.#openUntil = performance.now() + this.#cooldownMs
+      // Invalidations may be missed while the backend is away: start the L1 over.
+      if (this.#l1) {
+        this.#l1.clear()
+        this.#count('l1Resets', key)
+      }
     }
   }
 
@@ -467,7 +570,10 @@ export class Cache {
 
   /** Deletes every key under this cache's prefix; rejects on backend trouble. */
   async clear(): Promise<number> {
-    return this.#driver.deleteByPrefix(this.#prefix)
+    this.#l1?.clear()
+    const deleted = await this.#driver.deleteByPrefix(this.#prefix)
+    this.#publish([])
+    return deleted
   }
 
   /** A copy of the counters. */
@@ -491,10 +597,16 @@ export class Cache {
   }
 
   /** Closes the backend connection (a client you passed in stays open). */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     clearTimeout(this.#retryTimer)
     this.#retryTimer = undefined
-    return this.#driver.close()
+    await this.#subscription?.close()
+    await this.#driver.close()
+  }
+
+  /** Whether the L1 tier is enabled and currently in use (subscribed, circuit closed). */
+  get l1Live(): boolean {
+    return this.#liveL1() !== undefined
   }
 
   #key(key: string): string {

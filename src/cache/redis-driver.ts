@@ -283,5 +283,54 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
     async close() {
       if (owned) client.disconnect()
     },
+    broadcast: {
+      publish: (channel, message) =>
+        connected(async () => {
+          await client.publish(channel, message)
+        }),
+      subscribe(channel, listener) {
+        // A subscribed connection can run no other command, so it is a connection of its own.
+        const subscriber = client.duplicate({
+          lazyConnect: true,
+          autoResubscribe: false,
+          enableOfflineQueue: true,
+        })
+        let live = false
+        let closed = false
+        const lost = () => {
+          if (!live) return
+          live = false
+          listener.onReset()
+        }
+        subscriber.on('error', () => {})
+        subscriber.on('message', (from: string, message: string) => {
+          if (from === channel) listener.onMessage(message)
+        })
+        subscriber.on('ready', () => {
+          subscriber.subscribe(channel).then(
+            () => {
+              if (closed) return
+              // Whatever was published while disconnected is lost: start from empty.
+              listener.onReset()
+              live = true
+            },
+            () => {},
+          )
+        })
+        subscriber.on('close', lost)
+        subscriber.on('reconnecting', lost)
+        subscriber.connect().catch(() => {})
+        return {
+          get live() {
+            return live && subscriber.status === 'ready'
+          },
+          async close() {
+            closed = true
+            live = false
+            subscriber.disconnect()
+          },
+        }
+      },
+    },
   }
 }

@@ -10,7 +10,7 @@ import {
   uniqueEmail,
 } from '../helpers/backends.js'
 
-/** PGlite with the in-process cache, and a server with Redis: the two shared-cache setups. */
+/** PGlite with the in-process cache, a server with Redis, and the same with the L1 tier. */
 const setups: { title: string; backend: Backend; options: () => TestLayerOptions }[] = [
   {
     title: `${backendTitle(backends[0]!)} + memory cache`,
@@ -23,6 +23,14 @@ const setups: { title: string; backend: Backend; options: () => TestLayerOptions
     options: () => ({
       redisUrl: inject('redisUrl'),
       cache: { prefix: `t:${randomBytes(4).toString('hex')}:` },
+    }),
+  },
+  {
+    title: `${backendTitle(backends[1]!)} + redis + L1 tier`,
+    backend: backends[1]!,
+    options: () => ({
+      redisUrl: inject('redisUrl'),
+      cache: { prefix: `t:${randomBytes(4).toString('hex')}:`, l1: { enabled: true } },
     }),
   },
 ]
