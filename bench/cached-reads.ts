@@ -15,12 +15,12 @@ export async function benchCachedReads(
   cached: DataLayer,
   uncached: DataLayer,
   redisUrl: string,
-): Promise<void> {
+): Promise<string[]> {
   const rows = await cached.users.createMany(
     Array.from({ length: USERS }, (_, i) => ({
       email: `cached.${i}@example.com`,
-      firstName: `First name number ${i} `.repeat(4).slice(0, 120),
-      lastName: `Last name number ${i} `.repeat(4).slice(0, 120),
+      firstName: `First name number ${i} `.repeat(8).slice(0, 180),
+      lastName: `Last name number ${i} `.repeat(8).slice(0, 180),
     })),
   )
   const ids = rows.map((r) => r.id)
@@ -72,4 +72,5 @@ export async function benchCachedReads(
   console.log(
     `goal: ratio >= 0.8 of raw ioredis; cache stats: ${hits.hits} hits, ${hits.misses} misses, ${hits.errors} errors`,
   )
+  return ids
 }

@@ -11,6 +11,8 @@ import {
 } from '../src/testing/template-databases.js'
 import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
+import { benchColdMisses } from './cold-misses.js'
+import { benchL1Reads } from './l1-reads.js'
 import { benchPointReads } from './point-reads.js'
 
 const services = await startTestServices({ postgres: true, redis: true })
@@ -33,12 +35,20 @@ try {
     redisUrl: services.redis!.url,
     cache: { prefix: 'bench:' },
   })
+  const withL1 = await createDataLayer({
+    databaseUrl: url,
+    database: { pool: { max: 16 } },
+    redisUrl: services.redis!.url,
+    cache: { prefix: 'bench-l1:', l1: { enabled: true } },
+  })
   try {
     await benchPointReads(data, url)
-    await benchCachedReads(cached, data, services.redis!.url)
-    await benchCacheResilience(data, url, services.redis!.url)
+    const ids = await benchCachedReads(cached, data, services.redis!.url)
+    await benchL1Reads(withL1, data, ids, services.redis!.url)
+    await benchColdMisses(data, url, services.redis!.url)
+    await benchCacheResilience(data, url)
   } finally {
-    await Promise.all([data.close(), cached.close()])
+    await Promise.all([data.close(), cached.close(), withL1.close()])
   }
 } finally {
   await services.stop()

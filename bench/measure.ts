@@ -90,3 +90,25 @@ export async function compareThroughput(
   }
   return { baseline: median(baselines), subject: median(subjects), ratio: median(ratios) }
 }
+
+/**
+ * {@link compareThroughput} at each concurrency; one table row per level: concurrency,
+ * baseline rate, subject rate, ratio.
+ */
+export async function compareAtConcurrencies(
+  baseline: (iteration: number) => Promise<unknown>,
+  subject: (iteration: number) => Promise<unknown>,
+  options: { levels: readonly number[]; durationMs: number; rounds: number },
+): Promise<string[][]> {
+  const rows: string[][] = []
+  for (const concurrency of options.levels) {
+    const result = await compareThroughput(baseline, subject, { ...options, concurrency })
+    rows.push([
+      String(concurrency),
+      formatRate(result.baseline),
+      formatRate(result.subject),
+      result.ratio.toFixed(2),
+    ])
+  }
+  return rows
+}

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import type { DataLayer } from '../src/index.js'
-import { compareThroughput, formatRate, printTable } from './measure.js'
+import { compareAtConcurrencies, printTable } from './measure.js'
 
 const USERS = 10_000
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000)
@@ -33,20 +33,11 @@ export async function benchPointReads(data: DataLayer, databaseUrl: string): Pro
   // Warm both pools and prepared statements on every connection.
   await Promise.all(Array.from({ length: 64 }, (_, i) => Promise.all([rawFind(i), repoFind(i)])))
 
-  const table: string[][] = []
-  for (const concurrency of [1, 16]) {
-    const result = await compareThroughput(rawFind, repoFind, {
-      concurrency,
-      durationMs: DURATION_MS,
-      rounds: ROUNDS,
-    })
-    table.push([
-      String(concurrency),
-      formatRate(result.baseline),
-      formatRate(result.subject),
-      result.ratio.toFixed(2),
-    ])
-  }
+  const table = await compareAtConcurrencies(rawFind, repoFind, {
+    levels: [1, 16],
+    durationMs: DURATION_MS,
+    rounds: ROUNDS,
+  })
   await raw.end()
   printTable(['concurrency', 'raw pg (prepared)', 'data.users.findById', 'ratio'], table)
   console.log('goal: ratio >= 0.85 (repository keeps at least 85% of raw pg throughput)')

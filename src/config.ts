@@ -141,6 +141,8 @@ const cacheSchema = z
                 .object({
                   ttlMs: z.number().int().min(1).optional(),
                   negativeTtlMs: z.number().int().min(0).optional(),
+                  /** The read methods cached (default: all of the table's cached reads). */
+                  methods: z.array(z.string().min(1)).optional(),
                 })
                 .strict(),
             ]),

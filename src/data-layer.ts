@@ -332,17 +332,26 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       ? cache.kind !== 'memory' || connection.kind === 'pglite'
       : entities.enabled
   const coreTables = new Set(['users', 'chats', 'chat_messages'])
-  const cachePolicy = (table: string): ReadThroughOptions | undefined => {
+  const policies = new Map<string, ReadThroughOptions | undefined>()
+  const cachePolicy = (table: string, operation: string): ReadThroughOptions | undefined => {
+    const name = `${table}.${operation}`
+    if (policies.has(name)) return policies.get(name)
     const override = entities.tables[table]
     // Core tables are cached unless turned off; other tables only when listed, since
     // the library cannot know which cascades reach them.
-    if (!entitiesEnabled || override === false || (!override && !coreTables.has(table))) {
-      return undefined
-    }
-    return {
-      ttlMs: override?.ttlMs ?? entities.ttlMs,
-      negativeTtlMs: override?.negativeTtlMs ?? entities.negativeTtlMs,
-    }
+    const cached =
+      entitiesEnabled &&
+      override !== false &&
+      (override !== undefined || coreTables.has(table)) &&
+      (!override?.methods || override.methods.includes(operation))
+    const policy = cached
+      ? {
+          ttlMs: override?.ttlMs ?? entities.ttlMs,
+          negativeTtlMs: override?.negativeTtlMs ?? entities.negativeTtlMs,
+        }
+      : undefined
+    policies.set(name, policy)
+    return policy
   }
 
   const transactionContext = (tx: StratumTransaction, stale: string[]): RepositoryContext => ({

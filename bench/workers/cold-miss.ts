@@ -9,9 +9,11 @@
  */
 import { createInterface } from 'node:readline'
 import { createDataLayer } from '../../src/index.js'
+import { openPeer, type PeerName } from '../peers.js'
 
 interface WorkerInput {
-  library: 'stratum'
+  /** Our cached repository, or a peer library's cache-aside call around the uncached read. */
+  library: 'stratum' | PeerName
   databaseUrl: string
   redisUrl: string
   prefix: string
@@ -22,17 +24,35 @@ interface WorkerInput {
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as WorkerInput
+const stratum = input.library === 'stratum'
 const data = await createDataLayer({
   databaseUrl: input.databaseUrl,
-  redisUrl: input.redisUrl,
-  cache: {
-    prefix: input.prefix,
-    ...(input.fillDelayMs
-      ? { testing: { beforeFill: () => new Promise((r) => setTimeout(r, input.fillDelayMs)) } }
-      : {}),
-  },
   database: { pool: { max: 4 } },
+  ...(stratum
+    ? {
+        redisUrl: input.redisUrl,
+        cache: {
+          prefix: input.prefix,
+          ...(input.fillDelayMs
+            ? {
+                testing: {
+                  beforeFill: () => new Promise<void>((r) => setTimeout(r, input.fillDelayMs)),
+                },
+              }
+            : {}),
+        },
+      }
+    : { cache: { entities: { enabled: false } } }),
 })
+const peer = stratum ? undefined : openPeer(input.library as PeerName, input.redisUrl, input.prefix)
+let peerLoads = 0
+const read = peer
+  ? () =>
+      peer.getOrLoad(`user:${input.id}`, () => {
+        peerLoads++
+        return data.users.findById(input.id)
+      })
+  : () => data.users.findById(input.id)
 // Warm the pool and the prepared statement on another id, so the measured reads are cold
 // only in the cache.
 await data.users.findById('00000000-0000-7000-8000-000000000000')
@@ -42,13 +62,11 @@ const lines = createInterface({ input: process.stdin })
 process.stdout.write('ready\n')
 for await (const line of lines) {
   if (line.trim() !== 'go') continue
-  const rows = await Promise.all(
-    Array.from({ length: input.concurrency }, () => data.users.findById(input.id)),
-  )
+  const rows = await Promise.all(Array.from({ length: input.concurrency }, read))
   const stats = data.cache.stats()
   process.stdout.write(
     `${JSON.stringify({
-      loads: stats.loads - loadsBefore,
+      loads: peer ? peerLoads : stats.loads - loadsBefore,
       leaseWaits: stats.leaseWaits,
       allFound: rows.every((row) => row?.id === input.id),
     })}\n`,
@@ -56,4 +74,5 @@ for await (const line of lines) {
   break
 }
 lines.close()
+await peer?.close()
 await data.close()

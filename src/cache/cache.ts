@@ -2,7 +2,8 @@ import { StratumError } from '../errors.js'
 import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
 import { type L1Options, L1Tier } from './l1-tier.js'
-import { decodeValue, encodeValue } from './serializer.js'
+import { decodeValue, encodeValue, UndecodableValue } from './serializer.js'
+import type { ValueCodec } from './value-codec.js'
 
 /** Settings of the front cache layer. */
 export interface CacheOptions {
@@ -46,6 +47,8 @@ export interface ReadThroughOptions {
   ttlMs: number
   /** How long a `null` (not found) is cached; not cached when absent. */
   negativeTtlMs?: number | undefined
+  /** Encodes the value faster than the default serializer (see {@link Cache.registerCodec}). */
+  codec?: ValueCodec | undefined
 }
 
 const FENCE_SUFFIX = '#fence'
@@ -155,6 +158,7 @@ export class Cache {
   readonly #l1: L1Tier | undefined
   readonly #l1Channel: string
   readonly #subscription: Subscription | undefined
+  readonly #codecs = new Map<string, ValueCodec>()
   /** Marks this instance's own invalidation messages, which it has already applied. */
   readonly #origin = newFenceToken()
   #consecutiveFailures = 0
@@ -189,6 +193,18 @@ export class Cache {
         },
       })
     }
+  }
+
+  /**
+   * Lets this cache read values written with `codec` (by any process). Read-through calls
+   * register their codec themselves; register it up front so that `get` can read such
+   * values before the first of them.
+   */
+  registerCodec(codec: ValueCodec): void {
+    if (Buffer.byteLength(codec.id) > 255) {
+      throw new StratumError('VALIDATION', 'A codec id is at most 255 bytes')
+    }
+    this.#codecs.set(codec.id, codec)
   }
 
   /** Which backend stores the values (`memory`, `redis`, ...). */
@@ -243,13 +259,16 @@ export class Cache {
       return { hit: false }
     }
     try {
-      const value = decodeValue(bytes)
+      const value = decodeValue(bytes, this.#codecs)
       this.#count('hits', key)
       l1?.fill(full, value, epoch)
       return { hit: true, value }
     } catch (error) {
       this.#count('bypasses', key, error)
-      await this.#driver.delete([full]).catch(() => {})
+      // Another deploy's codec wrote it: leave it to that deploy. Garbage: remove it.
+      if (!(error instanceof UndecodableValue && error.foreign)) {
+        await this.#driver.delete([full]).catch(() => {})
+      }
       return { hit: false }
     }
   }
@@ -317,6 +336,7 @@ export class Cache {
     options: ReadThroughOptions,
   ): Promise<T> {
     const full = this.#key(key)
+    if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
     const found = await this.#lookup(key, full)
     if (found.hit) return found.value as T
     if (this.#pending.has(full) || this.#circuitIsOpen()) return load()
@@ -342,6 +362,7 @@ export class Cache {
     options: ReadThroughOptions,
   ): Promise<T> {
     const groupFull = this.#key(group)
+    if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
     if (this.#pending.has(groupFull) || this.#circuitIsOpen()) {
       this.#count('bypasses', group)
       return load()
@@ -409,7 +430,7 @@ export class Cache {
       }
       if (claim.value !== undefined) {
         try {
-          const value = decodeValue(claim.value) as T
+          const value = decodeValue(claim.value, this.#codecs) as T
           this.#liveL1()?.fill(full, value, epoch)
           return value
         } catch (error) {
@@ -449,7 +470,7 @@ export class Cache {
     if (value === null && options.negativeTtlMs === undefined) return value
     let bytes: Buffer
     try {
-      bytes = this.#encode(key, value)
+      bytes = this.#encode(key, value, options.codec)
     } catch {
       return value
     }
@@ -632,10 +653,10 @@ export class Cache {
     return ttl
   }
 
-  #encode(key: string, value: unknown): Buffer {
+  #encode(key: string, value: unknown, codec?: ValueCodec): Buffer {
     let bytes: Buffer
     try {
-      bytes = encodeValue(value)
+      bytes = encodeValue(value, codec)
     } catch (error) {
       this.#count('bypasses', key, error)
       throw new StratumError(

@@ -16,7 +16,7 @@ export {
   type CacheStats,
   type ReadThroughOptions,
 } from './cache.js'
-export type { CacheDriver, Claim, RateDecision } from './cache-driver.js'
+export type { Broadcast, CacheDriver, Claim, RateDecision, Subscription } from './cache-driver.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
 export {
   createRateLimiter,
@@ -26,3 +26,4 @@ export {
 } from './rate-limiter.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'
 export { type Session, SessionStore } from './session-store.js'
+export type { ValueCodec } from './value-codec.js'

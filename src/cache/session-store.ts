@@ -3,6 +3,8 @@ import { StratumError } from '../errors.js'
 import type { CacheDriver } from './cache-driver.js'
 import { decodeValue, encodeValue } from './serializer.js'
 
+const NO_CODECS = new Map()
+
 /** A stored session. */
 export interface Session<TData extends Record<string, unknown> = Record<string, unknown>> {
   readonly id: string
@@ -87,7 +89,7 @@ export class SessionStore {
     if (!this.#validId(id)) return null
     const bytes = await this.#call('get', () => this.#driver.get(this.#key(id)))
     if (!bytes) return null
-    const stored = decodeValue(bytes) as StoredSession
+    const stored = decodeValue(bytes, NO_CODECS) as StoredSession
     return { id, ...stored } as Session<TData>
   }
 

@@ -38,6 +38,7 @@ export class ChatsRepository extends Repository<typeof chats> {
       chatsOfUserKey(userId),
       `first:${options.limit ?? 'default'}`,
       read,
+      this.pageCodec,
     )
   }
 

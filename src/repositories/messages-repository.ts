@@ -97,6 +97,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
       messagesOfChatKey(chatId),
       `first:${order}:${options.limit ?? 'default'}`,
       read,
+      this.pageCodec,
     )
   }
 

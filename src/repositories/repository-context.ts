@@ -14,8 +14,8 @@ export interface RepositoryContext {
   readonly prepared: PreparedQueryRunner | undefined
   /** The cache to read through, with this table's policy; absent inside transactions. */
   readonly cache: Cache | undefined
-  /** How one table is cached, or undefined when it is not. */
-  readonly cachePolicy: (table: string) => ReadThroughOptions | undefined
+  /** How one read method of a table is cached, or undefined when it is not. */
+  readonly cachePolicy: (table: string, operation: string) => ReadThroughOptions | undefined
   /**
    * Invalidates cache keys once the current write has committed: at once outside a
    * transaction, after COMMIT inside one, never after a rollback.

@@ -1,6 +1,7 @@
 import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
+import type { ValueCodec } from '../cache/value-codec.js'
 import type { Executor } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
@@ -16,6 +17,7 @@ import {
 } from './keyset.js'
 import { PreparedRowQuery } from './prepared-row-query.js'
 import type { RepositoryContext } from './repository-context.js'
+import { pageCodec, type RowCodec, rowCodec } from './row-codec.js'
 import { runOperation } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
@@ -75,11 +77,18 @@ export class Repository<T extends PgTable> {
   /** @internal */
   protected readonly definition: TableDefinition<T>
   readonly #prepared = new Map<string, PreparedRowQuery<RowOf<T>>>()
+  readonly #rowCodec: RowCodec | undefined
+  /** The cache encoding of this table's list pages, when its columns allow one. @internal */
+  protected readonly pageCodec: ValueCodec | undefined
 
   /** @internal */
   constructor(context: RepositoryContext, definition: TableDefinition<T>) {
     this.context = context
     this.definition = definition
+    this.#rowCodec = rowCodec(definition.name, definition.columns)
+    this.pageCodec = this.#rowCodec && (pageCodec(this.#rowCodec) as ValueCodec)
+    if (this.#rowCodec) context.cache?.registerCodec(this.#rowCodec as ValueCodec)
+    if (this.pageCodec) context.cache?.registerCodec(this.pageCodec)
   }
 
   /** The Drizzle table this repository reads and writes. */
@@ -122,7 +131,7 @@ export class Repository<T extends PgTable> {
             .where(eq(this.pk, key)),
         id,
       )
-    return this.readThrough('findById', this.entityKey(id), read)
+    return this.readThrough('findById', this.entityKey(id), read, this.#rowCodec as ValueCodec)
   }
 
   /**
@@ -130,8 +139,15 @@ export class Repository<T extends PgTable> {
    * otherwise reads the database.
    * @internal
    */
-  protected readThrough<R>(operation: string, key: string, read: () => Promise<R>): Promise<R> {
-    return this.#viaCache(operation, read, (cache, policy) => cache.readThrough(key, read, policy))
+  protected readThrough<R>(
+    operation: string,
+    key: string,
+    read: () => Promise<R>,
+    codec?: ValueCodec,
+  ): Promise<R> {
+    return this.#viaCache(operation, read, (cache, policy) =>
+      cache.readThrough(key, read, codec ? { ...policy, codec } : policy),
+    )
   }
 
   /**
@@ -144,9 +160,10 @@ export class Repository<T extends PgTable> {
     group: string,
     member: string,
     read: () => Promise<R>,
+    codec?: ValueCodec,
   ): Promise<R> {
     return this.#viaCache(operation, read, (cache, policy) =>
-      cache.readThroughGroup(group, member, read, policy),
+      cache.readThroughGroup(group, member, read, codec ? { ...policy, codec } : policy),
     )
   }
 
@@ -156,7 +173,7 @@ export class Repository<T extends PgTable> {
     cached: (cache: Cache, policy: ReadThroughOptions) => Promise<R>,
   ): Promise<R> {
     const cache = this.context.cache
-    const policy = cache && this.context.cachePolicy(this.definition.name)
+    const policy = cache && this.context.cachePolicy(this.definition.name, operation)
     if (!cache || !policy) return read()
     try {
       // Checked here too: a cache hit must not hide use after close or outer use in a transaction.

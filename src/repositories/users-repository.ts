@@ -42,7 +42,7 @@ export class UsersRepository extends Repository<typeof users> {
     // so an email change needs no knowledge of the old address: a pointer whose row no
     // longer has the email is dropped and read again.
     const cache = this.context.cache
-    if (!cache || !this.context.cachePolicy(this.definition.name)) return read()
+    if (!cache || !this.context.cachePolicy(this.definition.name, 'findByEmail')) return read()
     const pointer = emailKey(normalized)
     const id = await this.readThrough(
       'findByEmail',

@@ -8,8 +8,13 @@ describe('data.rateLimit', () => {
       redisUrl: inject('redisUrl'),
       cache: { prefix: `rl-test-${process.pid}-${Date.now()}:` },
     }
-    const [a, b] = await Promise.all([createDataLayer(options), createDataLayer(options)])
+    // One after the other: PGlite's start blocks the event loop for seconds, which can
+    // time out the other layer's first Redis connection (it then limits locally until
+    // its reconnect, as designed, which is not what this test is about).
+    const a = await createDataLayer(options)
+    const b = await createDataLayer(options)
     try {
+      await Promise.all([a.cache.ping(), b.cache.ping()])
       const limit = { limit: 4, periodMs: 60_000 }
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).rateLimit('ip:1', limit)),
