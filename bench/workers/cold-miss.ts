@@ -19,7 +19,10 @@ interface WorkerInput {
   prefix: string
   id: string
   concurrency: number
-  /** Widens the window between the database read and the cache fill (tests only). */
+  /**
+   * Makes each load take this much longer (a slower query): for us between the database
+   * read and the cache fill, for a peer inside its factory.
+   */
   fillDelayMs?: number
 }
 
@@ -48,9 +51,11 @@ const peer = stratum ? undefined : openPeer(input.library as PeerName, input.red
 let peerLoads = 0
 const read = peer
   ? () =>
-      peer.getOrLoad(`user:${input.id}`, () => {
+      peer.getOrLoad(`user:${input.id}`, async () => {
         peerLoads++
-        return data.users.findById(input.id)
+        const row = await data.users.findById(input.id)
+        if (input.fillDelayMs) await new Promise((r) => setTimeout(r, input.fillDelayMs))
+        return row
       })
   : () => data.users.findById(input.id)
 // Warm the pool and the prepared statement on another id, so the measured reads are cold

@@ -121,18 +121,21 @@ export class Repository<T extends PgTable> {
    * (no LIMIT: the key matches at most one row, and a literal-free plan stays generic).
    */
   findById(id: IdOf<T>): Promise<RowOf<T> | null> {
-    const read = () =>
-      this.readOne(
-        'findById',
-        (executor, key) =>
-          executor
-            .select()
-            .from(this.table as PgTable)
-            .where(eq(this.pk, key)),
-        id,
-      )
-    return this.readThrough('findById', this.entityKey(id), read, this.#rowCodec as ValueCodec)
+    // Inline closures only: this is the hottest path, and a named one costs a
+    // defineProperty per call under tools that keep function names (tsx, esbuild).
+    return this.readThrough(
+      'findById',
+      this.entityKey(id),
+      () => this.readOne('findById', this.#byIdQuery, id),
+      this.#rowCodec as ValueCodec,
+    )
   }
+
+  readonly #byIdQuery = (executor: Executor, key: unknown) =>
+    executor
+      .select()
+      .from(this.table as PgTable)
+      .where(eq(this.pk, key))
 
   /**
    * Reads through the cache when this table is cached and no transaction is open;
@@ -146,7 +149,7 @@ export class Repository<T extends PgTable> {
     codec?: ValueCodec,
   ): Promise<R> {
     return this.#viaCache(operation, read, (cache, policy) =>
-      cache.readThrough(key, read, codec ? { ...policy, codec } : policy),
+      cache.readThrough(key, read, codec ? this.#withCodec(policy, codec) : policy),
     )
   }
 
@@ -163,8 +166,19 @@ export class Repository<T extends PgTable> {
     codec?: ValueCodec,
   ): Promise<R> {
     return this.#viaCache(operation, read, (cache, policy) =>
-      cache.readThroughGroup(group, member, read, codec ? { ...policy, codec } : policy),
+      cache.readThroughGroup(group, member, read, codec ? this.#withCodec(policy, codec) : policy),
     )
+  }
+
+  readonly #codecPolicies = new WeakMap<ReadThroughOptions, Map<ValueCodec, ReadThroughOptions>>()
+
+  /** `policy` with `codec`, one object per pair (policies are long-lived). */
+  #withCodec(policy: ReadThroughOptions, codec: ValueCodec): ReadThroughOptions {
+    let byCodec = this.#codecPolicies.get(policy)
+    if (!byCodec) this.#codecPolicies.set(policy, (byCodec = new Map()))
+    let combined = byCodec.get(codec)
+    if (!combined) byCodec.set(codec, (combined = { ...policy, codec }))
+    return combined
   }
 
   #viaCache<R>(
