@@ -51,6 +51,8 @@ export interface ReadThroughOptions {
   codec?: ValueCodec | undefined
 }
 
+/** What a lookup resolves to when it found nothing it can return. */
+const MISS = Symbol('miss')
 const FENCE_SUFFIX = '#fence'
 const LEASE_SUFFIX = '#lease'
 const MAX_LEASE_POLL_MS = 20
@@ -220,21 +222,21 @@ export class Cache {
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const found = await this.#lookup(key, this.#key(key))
-    return found.hit ? (found.value as T) : undefined
+    return found === MISS ? undefined : (found as T)
   }
 
   /**
-   * Reads one key from the backend, counting the outcome. `hit: false` covers a miss, a
+   * Reads one key from the backend, counting the outcome. `MISS` covers a miss, a
    * skipped backend (pending invalidation, open circuit), a failure and an unreadable
    * value (which is deleted).
    */
   async #lookup(
     key: string,
     full: string,
-  ): Promise<{ hit: true; value: unknown } | { hit: false }> {
+  ): Promise<unknown> {
     if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
-      return { hit: false }
+      return MISS
     }
     const l1 = this.#liveL1()
     if (l1) {
@@ -242,7 +244,7 @@ export class Cache {
       if (local) {
         this.#count('l1Hits', key)
         this.#count('hits', key)
-        return { hit: true, value: local.value }
+        return local.value
       }
     }
     const epoch = l1?.epoch ?? 0
@@ -252,24 +254,24 @@ export class Cache {
       this.#succeeded()
     } catch (error) {
       this.#failed(key, error)
-      return { hit: false }
+      return MISS
     }
     if (bytes === undefined) {
       this.#count('misses', key)
-      return { hit: false }
+      return MISS
     }
     try {
       const value = decodeValue(bytes, this.#codecs)
       this.#count('hits', key)
       l1?.fill(full, value, epoch)
-      return { hit: true, value }
+      return value
     } catch (error) {
       this.#count('bypasses', key, error)
       // Another deploy's codec wrote it: leave it to that deploy. Garbage: remove it.
       if (!(error instanceof UndecodableValue && error.foreign)) {
         await this.#driver.delete([full]).catch(() => {})
       }
-      return { hit: false }
+      return MISS
     }
   }
 
@@ -338,7 +340,7 @@ export class Cache {
     const full = this.#key(key)
     if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
     const found = await this.#lookup(key, full)
-    if (found.hit) return found.value as T
+    if (found !== MISS) return found as T
     if (this.#pending.has(full) || this.#circuitIsOpen()) return load()
     const running = this.#inflight.get(full)
     if (running) return running as Promise<T>
@@ -384,7 +386,7 @@ export class Cache {
     const key = `${group}@${token}:${member}`
     const full = this.#key(key)
     const found = await this.#lookup(key, full)
-    if (found.hit) return found.value as T
+    if (found !== MISS) return found as T
     const running = this.#inflight.get(full)
     if (running) return running as Promise<T>
     const loading = this.#fill(key, full, load, options, { fenceKey, token }).finally(() => {
