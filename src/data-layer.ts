@@ -38,7 +38,7 @@ import {
   type TableSchemas,
 } from './repositories/table-definition.js'
 import { UsersRepository } from './repositories/users-repository.js'
-import { VectorStore } from './repositories/vectors-repository.js'
+import { VectorStore } from './vector/vector-store.js'
 import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
 import { EMBEDDING_DIMENSIONS_TOKEN } from './schema/embedding-column.js'

@@ -78,12 +78,16 @@ export type {
   TableSchemas,
 } from './repositories/table-definition.js'
 export { UsersRepository } from './repositories/users-repository.js'
+export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
+export type { DistanceMetric } from './vector/metrics.js'
 export {
   type UpsertedVector,
   type VectorSearchHit,
   type VectorSearchOptions,
+  type VectorSearchPlan,
+  type VectorSelector,
   VectorStore,
-} from './repositories/vectors-repository.js'
+} from './vector/vector-store.js'
 export type {
   Chat,
   ChatMessage,

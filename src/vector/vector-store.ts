@@ -1,0 +1,377 @@
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { z } from 'zod'
+import type { Executor } from '../db/connection.js'
+import { StratumError, ValidationError } from '../errors.js'
+import type { RepositoryContext } from '../repositories/repository-context.js'
+import { runOperation } from '../repositories/run-operation.js'
+import { validate, validateEach } from '../repositories/validate.js'
+import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
+import { embeddingField } from '../schema/fields.js'
+import {
+  compileMetadataFilter,
+  type MetadataFilter,
+  metadataFilterSchema,
+} from './metadata-filter.js'
+import { type DistanceMetric, METRICS } from './metrics.js'
+
+/** Arguments of `vectors.search`. */
+export interface VectorSearchOptions {
+  /** The query embedding (same dimension as configured). */
+  embedding: number[]
+  /** The tenant: only this user's vectors are searched. Required unless `scope: 'all'`. */
+  userId?: string | undefined
+  /** `'all'` searches every user's vectors (explicitly; for admin tools and evaluation). */
+  scope?: 'user' | 'all' | undefined
+  /** Restrict to one chat. */
+  chatId?: string | undefined
+  /** A condition on the chunks' metadata; keys and values are always bound parameters. */
+  filter?: MetadataFilter | undefined
+  /** How many results (default 10, at most 1,000). */
+  limit?: number | undefined
+  /** Results to skip first (default 0, at most 10,000). */
+  offset?: number | undefined
+  /** cosine (default), l2 or inner_product. */
+  metric?: DistanceMetric | undefined
+  /** Only results scoring at least this much (see {@link VectorSearchHit.score}). */
+  minScore?: number | undefined
+  /** HNSW candidate list size (default: the larger of 100 and limit + offset). */
+  efSearch?: number | undefined
+  /**
+   * When the user, chat and metadata conditions leave at most this many rows, they are
+   * ranked exactly instead of through the index (default 2,000; 0 turns it off).
+   */
+  exactSearchBelow?: number | undefined
+}
+
+/** Which way a search ran. */
+export interface VectorSearchPlan {
+  /** `index`: the metric's HNSW/IVFFlat index with iterative scan; `exact`: every candidate ranked. */
+  readonly path: 'index' | 'exact'
+  /** Rows the conditions left, counted up to `exactSearchBelow` + 1 (undefined: not counted). */
+  readonly candidates: number | undefined
+  readonly efSearch: number
+  readonly metric: DistanceMetric
+  /** Postgres's `EXPLAIN` of the ranking query, one line per entry. */
+  readonly postgresPlan: readonly string[]
+}
+
+/** One search result, best first. */
+export interface VectorSearchHit {
+  readonly id: string
+  readonly content: string
+  readonly metadata: Record<string, unknown>
+  readonly chatId: string | null
+  readonly messageId: string | null
+  readonly chunkIndex: number
+  /** The metric's distance (cosine: 0 = same direction, 2 = opposite). */
+  readonly distance: number
+  /** Higher is more similar: cosine 1 - distance, l2 1 / (1 + distance), inner product itself. */
+  readonly score: number
+}
+
+/** What `vectors.upsert` returns per stored item, in input order. */
+export interface UpsertedVector {
+  readonly id: string
+  readonly messageId: string | null
+  readonly chunkIndex: number
+}
+
+/** Which vectors `vectors.delete` removes: exactly one selector. */
+export type VectorSelector =
+  | { readonly ids: readonly string[] }
+  | { readonly messageId: string }
+  | { readonly chatId: string }
+  | { readonly userId: string }
+
+const searchSchema = (dimensions: number) =>
+  z
+    .object({
+      embedding: embeddingField(dimensions),
+      userId: z.uuid().optional(),
+      scope: z.enum(['user', 'all']).default('user'),
+      chatId: z.uuid().optional(),
+      filter: metadataFilterSchema.optional(),
+      limit: z.number().int().min(1).max(1000).default(10),
+      offset: z.number().int().min(0).max(10_000).default(0),
+      metric: z.enum(['cosine', 'l2', 'inner_product']).default('cosine'),
+      minScore: z.number().refine(Number.isFinite, 'must be a finite number').optional(),
+      efSearch: z.number().int().min(1).max(1000).optional(),
+      exactSearchBelow: z.number().int().min(0).max(1_000_000).default(2000),
+      explain: z.boolean().optional(),
+    })
+    .strict()
+    .superRefine((q, ctx) => {
+      if (q.scope === 'user' && q.userId === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['userId'],
+          message: "is required (search every user's vectors only with scope: 'all')",
+        })
+      }
+      if (q.scope === 'all' && q.userId !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scope'],
+          message: "'all' cannot be combined with userId",
+        })
+      }
+    })
+
+const selectorSchema = z.union([
+  z.object({ ids: z.array(z.uuid()).min(1).max(10_000) }).strict(),
+  z.object({ messageId: z.uuid() }).strict(),
+  z.object({ chatId: z.uuid() }).strict(),
+  z.object({ userId: z.uuid() }).strict(),
+])
+
+/**
+ * Embedded chunks and cosine similarity search, always scoped to one user.
+ *
+ * @example
+ * ```ts
+ * await data.vectors.upsert([{ userId, chatId, messageId, content, embedding }])
+ * const hits = await data.vectors.search({ userId, embedding: query, limit: 5 })
+ * ```
+ */
+export class VectorStore {
+  readonly #context: RepositoryContext
+  readonly #searchSchema: ReturnType<typeof searchSchema>
+  readonly #insertSchema: ReturnType<typeof vectorInsertSchema>
+
+  /** @internal */
+  constructor(context: RepositoryContext) {
+    this.#context = context
+    this.#searchSchema = searchSchema(context.dimensions)
+    this.#insertSchema = vectorInsertSchema(context.dimensions)
+  }
+
+  /** The Drizzle table of the vectors. */
+  get table(): typeof chatVectors {
+    return chatVectors
+  }
+
+  private run<R>(operation: string, fn: (executor: Executor) => Promise<R>): Promise<R> {
+    return runOperation(this.#context, `chat_vectors.${operation}`, fn)
+  }
+
+  /**
+   * Stores chunks, all or nothing. A chunk with a `messageId` replaces the one with the
+   * same (messageId, chunkIndex); one without replaces the row with its `id`, if given.
+   * A chunk never moves to another user: that is a `CONFLICT`.
+   */
+  async upsert(items: readonly NewChatVector[]): Promise<UpsertedVector[]> {
+    const context = 'chat_vectors.upsert'
+    const values = validateEach(this.#insertSchema, items, context) as NewChatVector[]
+    const seen = new Map<string, number>()
+    values.forEach((v, i) => {
+      if (!v.messageId) return
+      const key = `${v.messageId}:${v.chunkIndex ?? 0}`
+      const first = seen.get(key)
+      if (first !== undefined) {
+        throw new ValidationError(context, [
+          { path: `[${i}]`, message: `repeats messageId and chunkIndex of item ${first}` },
+        ])
+      }
+      seen.set(key, i)
+    })
+    if (values.length === 0) return []
+    return this.run('upsert', () =>
+      this.#context.transaction(async (tx) => {
+        const out: UpsertedVector[] = []
+        for (let i = 0; i < values.length; i += 500) {
+          const batch = values.slice(i, i + 500)
+          const byMessage = batch.filter((v) => v.messageId)
+          const standalone = batch.filter((v) => !v.messageId)
+          const returning = {
+            id: chatVectors.id,
+            messageId: chatVectors.messageId,
+            chunkIndex: chatVectors.chunkIndex,
+          }
+          const set = {
+            content: sql`excluded.content`,
+            embedding: sql`excluded.embedding`,
+            metadata: sql`excluded.metadata`,
+            chatId: sql`excluded.chat_id`,
+            updatedAt: sql`now()`,
+          }
+          const sameUser = sql`${chatVectors.userId} = excluded.user_id`
+          const stored: UpsertedVector[] = []
+          if (byMessage.length > 0) {
+            stored.push(
+              ...(await tx.executor
+                .insert(chatVectors)
+                .values(byMessage)
+                .onConflictDoUpdate({
+                  target: [chatVectors.messageId, chatVectors.chunkIndex],
+                  set,
+                  setWhere: sameUser,
+                })
+                .returning(returning)),
+            )
+          }
+          if (standalone.length > 0) {
+            stored.push(
+              ...(await tx.executor
+                .insert(chatVectors)
+                .values(standalone)
+                .onConflictDoUpdate({ target: chatVectors.id, set, setWhere: sameUser })
+                .returning(returning)),
+            )
+          }
+          if (stored.length !== batch.length) {
+            throw new StratumError(
+              'CONFLICT',
+              `${context}: ${batch.length - stored.length} item(s) would overwrite another user's vectors; nothing was stored`,
+            )
+          }
+          const byKey = new Map(
+            stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
+          )
+          for (const v of batch)
+            out.push(
+              byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!) ??
+                stored[out.length]!,
+            )
+        }
+        return out
+      }),
+    )
+  }
+
+  /**
+   * Removes vectors: by ids, or every chunk of a message, a chat or a user. Resolves to how
+   * many were removed.
+   */
+  async delete(selector: VectorSelector): Promise<number> {
+    const which = validate(selectorSchema, selector, 'chat_vectors.delete')
+    const where =
+      'ids' in which
+        ? inArray(chatVectors.id, which.ids)
+        : 'messageId' in which
+          ? eq(chatVectors.messageId, which.messageId)
+          : 'chatId' in which
+            ? eq(chatVectors.chatId, which.chatId)
+            : eq(chatVectors.userId, which.userId)
+    return this.run('delete', async (executor) => {
+      const removed = await executor
+        .delete(chatVectors)
+        .where(where)
+        .returning({ id: chatVectors.id })
+      return removed.length
+    })
+  }
+
+  /**
+   * The chunks nearest to `embedding`, best first, scoped to one user (or, explicitly, to
+   * all). Returns `limit` results whenever that many match the conditions: where they leave
+   * few rows (at most `exactSearchBelow`) every candidate is ranked exactly; otherwise the
+   * metric's index is scanned with pgvector's iterative scan until enough rows pass. The
+   * SQL orders by the raw distance operator, so an index with the metric's operator class
+   * serves it. With `explain: true` it resolves to `{ hits, plan }`.
+   */
+  search(options: VectorSearchOptions & { explain: true }): Promise<{
+    hits: VectorSearchHit[]
+    plan: VectorSearchPlan
+  }>
+  search(options: VectorSearchOptions & { explain?: false | undefined }): Promise<VectorSearchHit[]>
+  async search(
+    options: VectorSearchOptions & { explain?: boolean | undefined },
+  ): Promise<VectorSearchHit[] | { hits: VectorSearchHit[]; plan: VectorSearchPlan }> {
+    const query = validate(this.#searchSchema, options, 'chat_vectors.search')
+    let filter: SQL | undefined
+    try {
+      filter = query.filter && compileMetadataFilter(chatVectors.metadata, query.filter)
+    } catch (error) {
+      throw new ValidationError('chat_vectors.search', [
+        { path: 'filter', message: (error as Error).message },
+      ])
+    }
+    const metric = METRICS[query.metric]
+    const vector = sql`${`[${query.embedding.join(',')}]`}::vector`
+    const distance = sql<number>`(${chatVectors.embedding} ${metric.operator} ${vector})`
+    const where = and(
+      query.userId !== undefined ? eq(chatVectors.userId, query.userId) : undefined,
+      query.chatId !== undefined ? eq(chatVectors.chatId, query.chatId) : undefined,
+      filter,
+    )
+    const wanted = query.limit + query.offset
+    const efSearch = query.efSearch ?? Math.min(1000, Math.max(100, wanted))
+    const maxDistance =
+      query.minScore === undefined ? undefined : metric.maxDistance(query.minScore)
+    return this.run('search', () =>
+      this.#context.transaction(async (tx) => {
+        const db = tx.executor
+        let candidates: number | undefined
+        if (query.exactSearchBelow > 0 && where !== undefined && query.scope === 'user') {
+          const {
+            rows: [counted],
+          } = await db.execute<{ n: number }>(
+            sql`select count(*)::int as n from (select 1 from ${chatVectors} where ${where} limit ${query.exactSearchBelow + 1}) as c`,
+          )
+          candidates = Number(counted?.n ?? 0)
+        }
+        const path =
+          candidates !== undefined && candidates <= query.exactSearchBelow ? 'exact' : 'index'
+        const columns = sql`${chatVectors.id} as id, ${chatVectors.content} as content, ${chatVectors.metadata} as metadata, ${chatVectors.chatId} as chat_id, ${chatVectors.messageId} as message_id, ${chatVectors.chunkIndex} as chunk_index`
+        let ranked: SQL
+        if (path === 'exact') {
+          // Materialized, so the planner cannot turn it back into an index scan.
+          ranked = sql`with candidates as materialized (
+              select ${columns}, ${chatVectors.embedding} as embedding from ${chatVectors} where ${where}
+            )
+            select id, content, metadata, chat_id, message_id, chunk_index,
+              (embedding ${metric.operator} ${vector}) as distance
+            from candidates order by distance limit ${wanted}`
+        } else {
+          await db.execute(
+            sql`select set_config('hnsw.ef_search', ${String(efSearch)}, true),
+              set_config('hnsw.iterative_scan', 'relaxed_order', true),
+              set_config('ivfflat.iterative_scan', 'relaxed_order', true)`,
+          )
+          ranked = sql`select ${columns}, ${distance} as distance from ${chatVectors}
+            ${where ? sql`where ${where}` : sql``}
+            order by ${distance} limit ${wanted}`
+        }
+        const postgresPlan = query.explain
+          ? (await db.execute<{ 'QUERY PLAN': string }>(sql`explain ${ranked}`)).rows.map(
+              (row) => row['QUERY PLAN'],
+            )
+          : undefined
+        // relaxed_order may return neighbours slightly out of order: the outer query sorts
+        // them again, and applies minScore after the index has found the nearest rows (the
+        // nearest k within a distance are the nearest k, filtered).
+        const { rows } = await db.execute<{
+          id: string
+          content: string
+          metadata: Record<string, unknown>
+          chat_id: string | null
+          message_id: string | null
+          chunk_index: number
+          distance: number | string
+        }>(sql`with nearest as materialized (${ranked})
+          select * from nearest
+          ${maxDistance === undefined ? sql`` : sql`where distance <= ${maxDistance}`}
+          order by distance, id
+          offset ${query.offset}`)
+        const hits = rows.map((row) => {
+          const d = Number(row.distance)
+          return {
+            id: row.id,
+            content: row.content,
+            metadata: row.metadata,
+            chatId: row.chat_id,
+            messageId: row.message_id,
+            chunkIndex: Number(row.chunk_index),
+            distance: d,
+            score: metric.score(d),
+          }
+        })
+        if (!query.explain) return hits
+        return {
+          hits,
+          plan: { path, candidates, efSearch, metric: query.metric } as VectorSearchPlan,
+        }
+      }),
+    )
+  }
+}
