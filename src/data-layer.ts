@@ -38,11 +38,12 @@ import {
   type TableSchemas,
 } from './repositories/table-definition.js'
 import { UsersRepository } from './repositories/users-repository.js'
-import { VectorStore } from './vector/vector-store.js'
 import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
 import { EMBEDDING_DIMENSIONS_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
+import { VectorIndexes } from './vector/vector-indexes.js'
+import { VectorStore } from './vector/vector-store.js'
 
 /** Isolation and access mode of a transaction. */
 export interface TransactionOptions {
@@ -126,14 +127,14 @@ function assertOpen(state: LayerState, operation: string): void {
   if (state.closed) throw new StratumError('CLOSED', `${operation} was called after data.close()`)
 }
 
-function buildRepositories(context: RepositoryContext): Repositories {
+function buildRepositories(context: RepositoryContext, indexes?: VectorIndexes): Repositories {
   const definitions = new WeakMap<PgTable, TableDefinition>()
   const repositories = new WeakMap<PgTable, Repository<PgTable>>()
   return {
     users: new UsersRepository(context, CORE_DEFINITIONS.users),
     chats: new ChatsRepository(context, CORE_DEFINITIONS.chats),
     messages: new MessagesRepository(context, CORE_DEFINITIONS.messages),
-    vectors: new VectorStore(context),
+    vectors: new VectorStore(context, indexes),
     repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T> {
       if (!schemas) {
         const cached = repositories.get(table)
@@ -411,7 +412,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   let closing: Promise<void> | undefined
 
   const layer: DataLayer = {
-    ...buildRepositories(rootContext),
+    ...buildRepositories(rootContext, new VectorIndexes(connection)),
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,

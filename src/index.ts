@@ -78,16 +78,6 @@ export type {
   TableSchemas,
 } from './repositories/table-definition.js'
 export { UsersRepository } from './repositories/users-repository.js'
-export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
-export type { DistanceMetric } from './vector/metrics.js'
-export {
-  type UpsertedVector,
-  type VectorSearchHit,
-  type VectorSearchOptions,
-  type VectorSearchPlan,
-  type VectorSelector,
-  VectorStore,
-} from './vector/vector-store.js'
 export type {
   Chat,
   ChatMessage,
@@ -99,3 +89,18 @@ export type {
   NewUser,
   User,
 } from './schema/index.js'
+export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
+export type { DistanceMetric } from './vector/metrics.js'
+export type {
+  EnsureIndexOptions,
+  IndexBuildProgress,
+  VectorIndex,
+} from './vector/vector-indexes.js'
+export {
+  type UpsertedVector,
+  type VectorSearchHit,
+  type VectorSearchOptions,
+  type VectorSearchPlan,
+  type VectorSelector,
+  VectorStore,
+} from './vector/vector-store.js'

@@ -230,10 +230,7 @@ export class Cache {
    * skipped backend (pending invalidation, open circuit), a failure and an unreadable
    * value (which is deleted).
    */
-  async #lookup(
-    key: string,
-    full: string,
-  ): Promise<unknown> {
+  async #lookup(key: string, full: string): Promise<unknown> {
     if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
       return MISS

@@ -13,6 +13,7 @@ import {
   metadataFilterSchema,
 } from './metadata-filter.js'
 import { type DistanceMetric, METRICS } from './metrics.js'
+import type { EnsureIndexOptions, VectorIndex, VectorIndexes } from './vector-indexes.js'
 
 /** Arguments of `vectors.search`. */
 export interface VectorSearchOptions {
@@ -138,9 +139,12 @@ export class VectorStore {
   readonly #searchSchema: ReturnType<typeof searchSchema>
   readonly #insertSchema: ReturnType<typeof vectorInsertSchema>
 
+  readonly #indexes: VectorIndexes | undefined
+
   /** @internal */
-  constructor(context: RepositoryContext) {
+  constructor(context: RepositoryContext, indexes?: VectorIndexes) {
     this.#context = context
+    this.#indexes = indexes
     this.#searchSchema = searchSchema(context.dimensions)
     this.#insertSchema = vectorInsertSchema(context.dimensions)
   }
@@ -236,6 +240,42 @@ export class VectorStore {
         return out
       }),
     )
+  }
+
+  /**
+   * Builds a vector index for a metric unless a valid one of that type and metric exists
+   * (an invalid one, left by a failed concurrent build, is rebuilt). On a server the build
+   * runs `CREATE INDEX CONCURRENTLY` with `maintenance_work_mem` set for it, reporting
+   * `pg_stat_progress_create_index` through `onProgress`.
+   *
+   * @example
+   * ```ts
+   * await data.vectors.ensureIndex({ metric: 'l2', m: 16, efConstruction: 64, onProgress: console.log })
+   * ```
+   */
+  ensureIndex(options: EnsureIndexOptions = {}): Promise<{ name: string; created: boolean }> {
+    return this.#indexManager('ensureIndex').ensure(options)
+  }
+
+  /** Drops a vector index by name; resolves to false when there is none. */
+  dropIndex(name: string): Promise<boolean> {
+    return this.#indexManager('dropIndex').drop(name)
+  }
+
+  /** The vector indexes on `chat_vectors.embedding`, with their metric and build options. */
+  indexes(): Promise<VectorIndex[]> {
+    return this.#indexManager('indexes').list()
+  }
+
+  #indexManager(operation: string): VectorIndexes {
+    this.#context.assertUsable(`chat_vectors.${operation}`)
+    if (!this.#indexes) {
+      throw new StratumError(
+        'TRANSACTION_MISUSE',
+        `chat_vectors.${operation} cannot run inside a transaction: call it on the data layer`,
+      )
+    }
+    return this.#indexes
   }
 
   /**
@@ -367,10 +407,14 @@ export class VectorStore {
           }
         })
         if (!query.explain) return hits
-        return {
-          hits,
-          plan: { path, candidates, efSearch, metric: query.metric } as VectorSearchPlan,
+        const plan: VectorSearchPlan = {
+          path,
+          candidates,
+          efSearch,
+          metric: query.metric,
+          postgresPlan: postgresPlan ?? [],
         }
+        return { hits, plan }
       }),
     )
   }
