@@ -97,6 +97,8 @@ export type {
   VectorIndex,
 } from './vector/vector-indexes.js'
 export {
+  type RecallOptions,
+  type RecallReport,
   type UpsertedVector,
   type VectorSearchHit,
   type VectorSearchOptions,

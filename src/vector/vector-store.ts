@@ -1,4 +1,5 @@
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import type { Executor } from '../db/connection.js'
 import { StratumError, ValidationError } from '../errors.js'
@@ -77,6 +78,29 @@ export interface UpsertedVector {
   readonly chunkIndex: number
 }
 
+/** Options of `vectors.measureRecall`. */
+export interface RecallOptions {
+  /** How many stored vectors to use as queries (default 50, at most 1,000). */
+  sample?: number | undefined
+  /** k of recall@k (default 10). */
+  limit?: number | undefined
+  metric?: DistanceMetric | undefined
+  /** The ef_search to measure (default: what search uses). */
+  efSearch?: number | undefined
+  /** Scope each query to its vector's user (default false: every user). */
+  perUser?: boolean | undefined
+}
+
+/** What `vectors.measureRecall` found. */
+export interface RecallReport {
+  /** Mean over the queries of |indexed ∩ exact| / |exact|. */
+  readonly recall: number
+  readonly queries: number
+  readonly limit: number
+  readonly metric: DistanceMetric
+  readonly efSearch: number
+}
+
 /** Which vectors `vectors.delete` removes: exactly one selector. */
 export type VectorSelector =
   | { readonly ids: readonly string[] }
@@ -117,6 +141,16 @@ const searchSchema = (dimensions: number) =>
         })
       }
     })
+
+const recallSchema = z
+  .object({
+    sample: z.number().int().min(1).max(1000).default(50),
+    limit: z.number().int().min(1).max(1000).default(10),
+    metric: z.enum(['cosine', 'l2', 'inner_product']).default('cosine'),
+    efSearch: z.number().int().min(1).max(1000).optional(),
+    perUser: z.boolean().default(false),
+  })
+  .strict()
 
 const selectorSchema = z.union([
   z.object({ ids: z.array(z.uuid()).min(1).max(10_000) }).strict(),
@@ -165,7 +199,10 @@ export class VectorStore {
    */
   async upsert(items: readonly NewChatVector[]): Promise<UpsertedVector[]> {
     const context = 'chat_vectors.upsert'
-    const values = validateEach(this.#insertSchema, items, context) as NewChatVector[]
+    // Standalone chunks get their id here, so each stored row can be matched to its item.
+    const values = (validateEach(this.#insertSchema, items, context) as NewChatVector[]).map(
+      (v) => (v.messageId || v.id ? v : { ...v, id: uuidv7() }),
+    )
     const seen = new Map<string, number>()
     values.forEach((v, i) => {
       if (!v.messageId) return
@@ -231,15 +268,60 @@ export class VectorStore {
           const byKey = new Map(
             stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
           )
-          for (const v of batch)
-            out.push(
-              byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!) ??
-                stored[out.length]!,
-            )
+          for (const v of batch) {
+            const row = byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!)
+            if (!row) throw new StratumError('DATABASE', `${context}: a stored chunk went missing`)
+            out.push(row)
+          }
         }
         return out
       }),
     )
+  }
+
+  /**
+   * Recall@k of indexed search against exact search, measured on `sample` stored vectors
+   * used as queries (default 50, limit 10), with the same settings a search would use.
+   * `perUser: true` scopes each query to its vector's user (the filtered case); otherwise
+   * queries search every user. Use it to choose `efSearch`.
+   *
+   * @example
+   * ```ts
+   * const { recall } = await data.vectors.measureRecall({ sample: 100, efSearch: 60 })
+   * ```
+   */
+  async measureRecall(options: RecallOptions = {}): Promise<RecallReport> {
+    const wanted = validate(recallSchema, options, 'chat_vectors.measureRecall')
+    const samples = await this.run('measureRecall', async (executor) => {
+      const { rows } = await executor.execute<{ embedding: string; user_id: string }>(
+        sql`select ${chatVectors.embedding}::text as embedding, ${chatVectors.userId} as user_id
+            from ${chatVectors} order by random() limit ${wanted.sample}`,
+      )
+      return rows
+    })
+    const perQuery: number[] = []
+    for (const sample of samples) {
+      const base = {
+        embedding: JSON.parse(sample.embedding) as number[],
+        limit: wanted.limit,
+        metric: wanted.metric,
+        efSearch: wanted.efSearch,
+        ...(wanted.perUser ? { userId: sample.user_id } : { scope: 'all' as const }),
+      }
+      const exact = (await this.#search(base, 'exact')) as VectorSearchHit[]
+      const indexed = (await this.#search(base, 'index')) as VectorSearchHit[]
+      if (exact.length === 0) continue
+      const found = new Set(indexed.map((h) => h.id))
+      perQuery.push(exact.filter((h) => found.has(h.id)).length / exact.length)
+    }
+    const recall = perQuery.length ? perQuery.reduce((a, b) => a + b, 0) / perQuery.length : 1
+    return {
+      recall,
+      queries: perQuery.length,
+      limit: wanted.limit,
+      metric: wanted.metric,
+      efSearch: wanted.efSearch ?? Math.min(1000, Math.max(100, wanted.limit)),
+    }
   }
 
   /**
@@ -314,8 +396,15 @@ export class VectorStore {
     plan: VectorSearchPlan
   }>
   search(options: VectorSearchOptions & { explain?: false | undefined }): Promise<VectorSearchHit[]>
-  async search(
+  search(
     options: VectorSearchOptions & { explain?: boolean | undefined },
+  ): Promise<VectorSearchHit[] | { hits: VectorSearchHit[]; plan: VectorSearchPlan }> {
+    return this.#search(options)
+  }
+
+  async #search(
+    options: VectorSearchOptions & { explain?: boolean | undefined },
+    forcedPath?: 'index' | 'exact',
   ): Promise<VectorSearchHit[] | { hits: VectorSearchHit[]; plan: VectorSearchPlan }> {
     const query = validate(this.#searchSchema, options, 'chat_vectors.search')
     let filter: SQL | undefined
@@ -351,13 +440,15 @@ export class VectorStore {
           candidates = Number(counted?.n ?? 0)
         }
         const path =
-          candidates !== undefined && candidates <= query.exactSearchBelow ? 'exact' : 'index'
+          forcedPath ??
+          (candidates !== undefined && candidates <= query.exactSearchBelow ? 'exact' : 'index')
         const columns = sql`${chatVectors.id} as id, ${chatVectors.content} as content, ${chatVectors.metadata} as metadata, ${chatVectors.chatId} as chat_id, ${chatVectors.messageId} as message_id, ${chatVectors.chunkIndex} as chunk_index`
         let ranked: SQL
         if (path === 'exact') {
           // Materialized, so the planner cannot turn it back into an index scan.
           ranked = sql`with candidates as materialized (
-              select ${columns}, ${chatVectors.embedding} as embedding from ${chatVectors} where ${where}
+              select ${columns}, ${chatVectors.embedding} as embedding from ${chatVectors}
+              ${where ? sql`where ${where}` : sql``}
             )
             select id, content, metadata, chat_id, message_id, chunk_index,
               (embedding ${metric.operator} ${vector}) as distance
