@@ -184,9 +184,17 @@ const optionsSchema = z
     embeddings: z
       .object({
         dimensions: z.number().int().min(1).max(MAX_INDEXED_DIMENSIONS).default(1536),
+        /**
+         * Text search configuration of `content_tsv` (hybrid search), fixed when the
+         * migration is applied: 'english', 'simple', 'german', ...
+         */
+        fullTextLanguage: z
+          .string()
+          .regex(/^[a-z_]{1,63}$/, 'must be a text search configuration name such as english')
+          .default('english'),
       })
       .strict()
-      .default({ dimensions: 1536 }),
+      .default({ dimensions: 1536, fullTextLanguage: 'english' }),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -329,6 +337,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['cache', 'prefix'],
     kind: 'string',
     description: 'prefix of every cache key',
+  },
+  {
+    name: 'STRATUM_FULL_TEXT_LANGUAGE',
+    path: ['embeddings', 'fullTextLanguage'],
+    kind: 'string',
+    description: 'text search configuration of chat_vectors.content_tsv (hybrid search)',
   },
   {
     name: 'STRATUM_CACHE_L1',

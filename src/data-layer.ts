@@ -40,7 +40,7 @@ import {
 import { UsersRepository } from './repositories/users-repository.js'
 import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
-import { EMBEDDING_DIMENSIONS_TOKEN } from './schema/embedding-column.js'
+import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
 import { VectorIndexes } from './vector/vector-indexes.js'
 import { VectorStore } from './vector/vector-store.js'
@@ -321,7 +321,10 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   const coreSet: MigrationSet = {
     name: 'core',
     migrations: readMigrationFolder(coreMigrationsFolder()),
-    parameters: { [EMBEDDING_DIMENSIONS_TOKEN]: String(dimensions) },
+    parameters: {
+      [EMBEDDING_DIMENSIONS_TOKEN]: String(dimensions),
+      [FULL_TEXT_LANGUAGE_TOKEN]: resolved.embeddings.fullTextLanguage,
+    },
   }
 
   const entities = resolved.cache.entities
@@ -366,6 +369,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       stale.push(...keys)
     },
     dimensions,
+    fullTextLanguage: resolved.embeddings.fullTextLanguage,
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
       tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction, stale))),
@@ -395,6 +399,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     cachePolicy,
     afterCommit: (keys) => cache.invalidate(keys),
     dimensions,
+    fullTextLanguage: resolved.embeddings.fullTextLanguage,
     assertUsable: (operation) => {
       assertOpen(state, operation)
       assertOutsideTransaction(connection, operation)

@@ -97,9 +97,12 @@ export type {
   VectorIndex,
 } from './vector/vector-indexes.js'
 export {
+  type HybridSearchHit,
+  type HybridSearchOptions,
   type RecallOptions,
   type RecallReport,
   type UpsertedVector,
+  type VectorChunk,
   type VectorSearchHit,
   type VectorSearchOptions,
   type VectorSearchPlan,

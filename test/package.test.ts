@@ -32,7 +32,7 @@ describe('the built package', () => {
     )
     const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: root })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
-      applied: 2,
+      applied: 3,
       email: 'pkg@example.com',
       schemaOk: true,
     })
@@ -44,7 +44,7 @@ describe('the built package', () => {
     )}})().catch((e) => { console.error(e); process.exit(1) })`
     const { stdout } = await run('node', ['-e', code], { cwd: root })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
-      applied: 2,
+      applied: 3,
       email: 'pkg@example.com',
       schemaOk: true,
     })

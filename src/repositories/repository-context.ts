@@ -23,6 +23,8 @@ export interface RepositoryContext {
   readonly afterCommit: (keys: readonly string[]) => Promise<void>
   /** Configured embedding dimension. */
   readonly dimensions: number
+  /** Text search configuration of `chat_vectors.content_tsv`. */
+  readonly fullTextLanguage: string
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */
   readonly assertUsable: (operation: string) => void
   /** Runs `fn` in a transaction (a savepoint when already in one) with a context bound to it. */

@@ -5,7 +5,7 @@ import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import { chatMessages } from './chat-messages.js'
 import { chats } from './chats.js'
-import { embeddingVector } from './embedding-column.js'
+import { embeddingVector, FULL_TEXT_LANGUAGE_TOKEN, tsvector } from './embedding-column.js'
 import { embeddingField, jsonObjectField, MAX_CONTENT_LENGTH, textField } from './fields.js'
 import { users } from './users.js'
 
@@ -30,6 +30,10 @@ export const chatVectors = pgTable(
     content: text('content').notNull(),
     embedding: embeddingVector('embedding').notNull(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** The content's lexemes for hybrid search, kept by Postgres. */
+    contentTsv: tsvector('content_tsv').generatedAlwaysAs(
+      sql.raw(`to_tsvector('${FULL_TEXT_LANGUAGE_TOKEN}'::regconfig, content)`),
+    ),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true })
       .notNull()
@@ -41,6 +45,7 @@ export const chatVectors = pgTable(
     index('chat_vectors_user_idx').on(t.userId),
     index('chat_vectors_chat_idx').on(t.chatId),
     index('chat_vectors_embedding_cosine_idx').using('hnsw', t.embedding.op('vector_cosine_ops')),
+    index('chat_vectors_content_tsv_idx').using('gin', t.contentTsv),
   ],
 )
 

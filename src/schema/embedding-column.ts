@@ -22,3 +22,16 @@ export const embeddingVector = customType<{ data: number[]; driverData: string }
     return typeof value === 'string' ? (JSON.parse(value) as number[]) : (value as number[])
   },
 })
+
+/**
+ * Placeholder for the text search configuration (language) of `chat_vectors.content_tsv` in
+ * the shipped migrations, replaced with `embeddings.fullTextLanguage` when applied.
+ */
+export const FULL_TEXT_LANGUAGE_TOKEN = '__FULL_TEXT_LANGUAGE__'
+
+/** A Postgres `tsvector` column (read by full-text search only, never selected by default). */
+export const tsvector = customType<{ data: string }>({
+  dataType() {
+    return 'tsvector'
+  },
+})

@@ -57,14 +57,18 @@ export interface VectorSearchPlan {
   readonly postgresPlan: readonly string[]
 }
 
-/** One search result, best first. */
-export interface VectorSearchHit {
+/** A stored chunk as searches return it. */
+export interface VectorChunk {
   readonly id: string
   readonly content: string
   readonly metadata: Record<string, unknown>
   readonly chatId: string | null
   readonly messageId: string | null
   readonly chunkIndex: number
+}
+
+/** One search result, best first. */
+export interface VectorSearchHit extends VectorChunk {
   /** The metric's distance (cosine: 0 = same direction, 2 = opposite). */
   readonly distance: number
   /** Higher is more similar: cosine 1 - distance, l2 1 / (1 + distance), inner product itself. */
@@ -76,6 +80,30 @@ export interface UpsertedVector {
   readonly id: string
   readonly messageId: string | null
   readonly chunkIndex: number
+}
+
+/** Arguments of `vectors.hybridSearch`: those of `search` plus the query text. */
+export interface HybridSearchOptions extends Omit<VectorSearchOptions, 'minScore' | 'offset'> {
+  /** The words to look for (web search syntax: quotes, `or`, `-word`). */
+  text: string
+  /** Reciprocal rank fusion constant (default 60). */
+  rrfK?: number | undefined
+  /** Weight of each list in the fusion (default 1 and 1). */
+  weights?: { vector?: number | undefined; text?: number | undefined } | undefined
+  /** Rows ranked by each side before fusion (default: the larger of 40 and 4 x limit). */
+  candidates?: number | undefined
+}
+
+/** One hybrid search result, best fused score first. */
+export interface HybridSearchHit extends VectorChunk {
+  /** The reciprocal rank fusion score. */
+  readonly score: number
+  /** 1-based rank in the vector list, or null when only the text matched. */
+  readonly vectorRank: number | null
+  /** 1-based rank in the full-text list, or null when only the vector matched. */
+  readonly textRank: number | null
+  /** The metric's distance when the vector list had it. */
+  readonly distance: number | null
 }
 
 /** Options of `vectors.measureRecall`. */
@@ -142,6 +170,66 @@ const searchSchema = (dimensions: number) =>
       }
     })
 
+/** The columns every search selects for a result. */
+type ChunkRow = {
+  id: string
+  content: string
+  metadata: Record<string, unknown>
+  chat_id: string | null
+  message_id: string | null
+  chunk_index: number
+}
+
+const chunkColumns = sql`${chatVectors.id} as id, ${chatVectors.content} as content,
+  ${chatVectors.metadata} as metadata, ${chatVectors.chatId} as chat_id,
+  ${chatVectors.messageId} as message_id, ${chatVectors.chunkIndex} as chunk_index`
+
+const chunkOf = (row: ChunkRow): VectorChunk => ({
+  id: row.id,
+  content: row.content,
+  metadata: row.metadata,
+  chatId: row.chat_id,
+  messageId: row.message_id,
+  chunkIndex: Number(row.chunk_index),
+})
+
+/** The tenant, chat and metadata conditions of a search, as SQL (bound parameters only). */
+function conditionsOf(
+  query: {
+    userId?: string | undefined
+    chatId?: string | undefined
+    filter?: MetadataFilter | undefined
+  },
+  operation: string,
+): SQL | undefined {
+  let filter: SQL | undefined
+  try {
+    filter = query.filter && compileMetadataFilter(chatVectors.metadata, query.filter)
+  } catch (error) {
+    throw new ValidationError(operation, [{ path: 'filter', message: (error as Error).message }])
+  }
+  return and(
+    query.userId !== undefined ? eq(chatVectors.userId, query.userId) : undefined,
+    query.chatId !== undefined ? eq(chatVectors.chatId, query.chatId) : undefined,
+    filter,
+  )
+}
+
+const hybridSchema = z
+  .object({
+    text: z.string().trim().min(1).max(1000),
+    rrfK: z.number().int().min(1).max(1000).default(60),
+    weights: z
+      .object({
+        vector: z.number().min(0).max(100).default(1),
+        text: z.number().min(0).max(100).default(1),
+      })
+      .strict()
+      .default({ vector: 1, text: 1 }),
+    candidates: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+
 const recallSchema = z
   .object({
     sample: z.number().int().min(1).max(1000).default(50),
@@ -200,8 +288,8 @@ export class VectorStore {
   async upsert(items: readonly NewChatVector[]): Promise<UpsertedVector[]> {
     const context = 'chat_vectors.upsert'
     // Standalone chunks get their id here, so each stored row can be matched to its item.
-    const values = (validateEach(this.#insertSchema, items, context) as NewChatVector[]).map(
-      (v) => (v.messageId || v.id ? v : { ...v, id: uuidv7() }),
+    const values = (validateEach(this.#insertSchema, items, context) as NewChatVector[]).map((v) =>
+      v.messageId || v.id ? v : { ...v, id: uuidv7() },
     )
     const seen = new Map<string, number>()
     values.forEach((v, i) => {
@@ -277,6 +365,66 @@ export class VectorStore {
         return out
       }),
     )
+  }
+
+  /**
+   * Vector search and Postgres full-text search (`websearch_to_tsquery` over the generated
+   * `content_tsv` column, GIN-indexed, in the configured language) fused by reciprocal rank
+   * fusion: each result scores `Σ weight / (rrfK + rank)` over the lists it appears in.
+   * Takes the tenant, chat, filter and metric options of {@link search}; each side ranks
+   * `candidates` rows (default: the larger of 40 and 4 x limit).
+   *
+   * @example
+   * ```ts
+   * const hits = await data.vectors.hybridSearch({ userId, text: 'invoice march', embedding, limit: 5 })
+   * ```
+   */
+  async hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
+    const { text, rrfK, weights, candidates, ...vectorOptions } = options
+    const fusion = validate(
+      hybridSchema,
+      { text, rrfK, weights, candidates },
+      'chat_vectors.hybridSearch',
+    )
+    const limit = vectorOptions.limit ?? 10
+    const perSide = fusion.candidates ?? Math.min(1000, Math.max(40, limit * 4))
+    const byVector = (await this.#search({ ...vectorOptions, limit: perSide })) as VectorSearchHit[]
+    const where = conditionsOf(vectorOptions, 'chat_vectors.hybridSearch')
+    const byText = await this.run('hybridSearch', async (executor) => {
+      const { rows } = await executor.execute<ChunkRow>(sql`select ${chunkColumns}
+          from ${chatVectors}, websearch_to_tsquery(${this.#context.fullTextLanguage}::regconfig, ${fusion.text}) as q
+          where ${chatVectors.contentTsv} @@ q ${where ? sql`and ${where}` : sql``}
+          order by ts_rank_cd(${chatVectors.contentTsv}, q) desc, ${chatVectors.id}
+          limit ${perSide}`)
+      return rows
+    })
+    const fused = new Map<string, HybridSearchHit & { score: number }>()
+    byVector.forEach((hit, i) => {
+      fused.set(hit.id, {
+        ...hit,
+        vectorRank: i + 1,
+        textRank: null,
+        score: fusion.weights.vector / (fusion.rrfK + i + 1),
+      })
+    })
+    byText.forEach((row, i) => {
+      const add = fusion.weights.text / (fusion.rrfK + i + 1)
+      const known = fused.get(row.id)
+      if (known) {
+        fused.set(row.id, { ...known, textRank: i + 1, score: known.score + add })
+        return
+      }
+      fused.set(row.id, {
+        ...chunkOf(row),
+        distance: null,
+        vectorRank: null,
+        textRank: i + 1,
+        score: add,
+      })
+    })
+    return [...fused.values()]
+      .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id))
+      .slice(0, limit)
   }
 
   /**
@@ -407,22 +555,10 @@ export class VectorStore {
     forcedPath?: 'index' | 'exact',
   ): Promise<VectorSearchHit[] | { hits: VectorSearchHit[]; plan: VectorSearchPlan }> {
     const query = validate(this.#searchSchema, options, 'chat_vectors.search')
-    let filter: SQL | undefined
-    try {
-      filter = query.filter && compileMetadataFilter(chatVectors.metadata, query.filter)
-    } catch (error) {
-      throw new ValidationError('chat_vectors.search', [
-        { path: 'filter', message: (error as Error).message },
-      ])
-    }
+    const where = conditionsOf(query, 'chat_vectors.search')
     const metric = METRICS[query.metric]
     const vector = sql`${`[${query.embedding.join(',')}]`}::vector`
     const distance = sql<number>`(${chatVectors.embedding} ${metric.operator} ${vector})`
-    const where = and(
-      query.userId !== undefined ? eq(chatVectors.userId, query.userId) : undefined,
-      query.chatId !== undefined ? eq(chatVectors.chatId, query.chatId) : undefined,
-      filter,
-    )
     const wanted = query.limit + query.offset
     const efSearch = query.efSearch ?? Math.min(1000, Math.max(100, wanted))
     const maxDistance =
@@ -442,12 +578,11 @@ export class VectorStore {
         const path =
           forcedPath ??
           (candidates !== undefined && candidates <= query.exactSearchBelow ? 'exact' : 'index')
-        const columns = sql`${chatVectors.id} as id, ${chatVectors.content} as content, ${chatVectors.metadata} as metadata, ${chatVectors.chatId} as chat_id, ${chatVectors.messageId} as message_id, ${chatVectors.chunkIndex} as chunk_index`
         let ranked: SQL
         if (path === 'exact') {
           // Materialized, so the planner cannot turn it back into an index scan.
           ranked = sql`with candidates as materialized (
-              select ${columns}, ${chatVectors.embedding} as embedding from ${chatVectors}
+              select ${chunkColumns}, ${chatVectors.embedding} as embedding from ${chatVectors}
               ${where ? sql`where ${where}` : sql``}
             )
             select id, content, metadata, chat_id, message_id, chunk_index,
@@ -459,7 +594,7 @@ export class VectorStore {
               set_config('hnsw.iterative_scan', 'relaxed_order', true),
               set_config('ivfflat.iterative_scan', 'relaxed_order', true)`,
           )
-          ranked = sql`select ${columns}, ${distance} as distance from ${chatVectors}
+          ranked = sql`select ${chunkColumns}, ${distance} as distance from ${chatVectors}
             ${where ? sql`where ${where}` : sql``}
             order by ${distance} limit ${wanted}`
         }
@@ -471,31 +606,16 @@ export class VectorStore {
         // relaxed_order may return neighbours slightly out of order: the outer query sorts
         // them again, and applies minScore after the index has found the nearest rows (the
         // nearest k within a distance are the nearest k, filtered).
-        const { rows } = await db.execute<{
-          id: string
-          content: string
-          metadata: Record<string, unknown>
-          chat_id: string | null
-          message_id: string | null
-          chunk_index: number
-          distance: number | string
-        }>(sql`with nearest as materialized (${ranked})
+        const { rows } = await db.execute<
+          ChunkRow & { distance: number | string }
+        >(sql`with nearest as materialized (${ranked})
           select * from nearest
           ${maxDistance === undefined ? sql`` : sql`where distance <= ${maxDistance}`}
           order by distance, id
           offset ${query.offset}`)
         const hits = rows.map((row) => {
           const d = Number(row.distance)
-          return {
-            id: row.id,
-            content: row.content,
-            metadata: row.metadata,
-            chatId: row.chat_id,
-            messageId: row.message_id,
-            chunkIndex: Number(row.chunk_index),
-            distance: d,
-            score: metric.score(d),
-          }
+          return { ...chunkOf(row), distance: d, score: metric.score(d) }
         })
         if (!query.explain) return hits
         const plan: VectorSearchPlan = {

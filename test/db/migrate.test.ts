@@ -8,10 +8,10 @@ for (const backend of backends) {
       const data = await backend.openEmpty()
       const before = await data.migrationStatus()
       expect(before.applied).toEqual([])
-      expect(before.pending.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+      expect(before.pending.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
 
       const first = await data.migrate()
-      expect(first.applied.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+      expect(first.applied.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
 
@@ -29,7 +29,7 @@ for (const backend of backends) {
       const others = await Promise.all([1, 2, 3].map(() => backend.reopen(data)))
       const results = await Promise.all([data, ...others].map((d) => d.migrate()))
       const applied = results.flatMap((r) => r.applied.map((m) => m.tag)).sort()
-      expect(applied).toEqual(['0000_enable_pgvector', '0001_core_schema'])
+      expect(applied).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
       )
@@ -37,9 +37,10 @@ for (const backend of backends) {
         expect.arrayContaining([
           { tag: '0000_enable_pgvector', n: 1 },
           { tag: '0001_core_schema', n: 1 },
+          { tag: '0002_full_text', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(2)
+      expect(rows.rows).toHaveLength(3)
     })
   })
 }

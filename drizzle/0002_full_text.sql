@@ -1,0 +1,2 @@
+ALTER TABLE "chat_vectors" ADD COLUMN "content_tsv" "tsvector" GENERATED ALWAYS AS (to_tsvector('__FULL_TEXT_LANGUAGE__'::regconfig, content)) STORED;--> statement-breakpoint
+CREATE INDEX "chat_vectors_content_tsv_idx" ON "chat_vectors" USING gin ("content_tsv");
