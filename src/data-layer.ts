@@ -42,7 +42,6 @@ import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
 import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
-import { VectorIndexes } from './vector/vector-indexes.js'
 import { VectorStore } from './vector/vector-store.js'
 
 /** Isolation and access mode of a transaction. */
@@ -127,14 +126,17 @@ function assertOpen(state: LayerState, operation: string): void {
   if (state.closed) throw new StratumError('CLOSED', `${operation} was called after data.close()`)
 }
 
-function buildRepositories(context: RepositoryContext, indexes?: VectorIndexes): Repositories {
+function buildRepositories(
+  context: RepositoryContext,
+  connection?: DatabaseConnection,
+): Repositories {
   const definitions = new WeakMap<PgTable, TableDefinition>()
   const repositories = new WeakMap<PgTable, Repository<PgTable>>()
   return {
     users: new UsersRepository(context, CORE_DEFINITIONS.users),
     chats: new ChatsRepository(context, CORE_DEFINITIONS.chats),
     messages: new MessagesRepository(context, CORE_DEFINITIONS.messages),
-    vectors: new VectorStore(context, indexes),
+    vectors: new VectorStore(context, connection),
     repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T> {
       if (!schemas) {
         const cached = repositories.get(table)
@@ -417,7 +419,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   let closing: Promise<void> | undefined
 
   const layer: DataLayer = {
-    ...buildRepositories(rootContext, new VectorIndexes(connection)),
+    ...buildRepositories(rootContext, connection),
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,

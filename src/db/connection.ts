@@ -42,6 +42,17 @@ export interface SqlSession {
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
 }
 
+/** A transaction on one session that can also stream rows in with `COPY`. */
+export interface CopySession {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
+  /**
+   * `COPY <target> FROM` in text format, reading `data` (lines ending in newlines, fields
+   * escaped for COPY's text format). On a server it streams (pg-copy-streams); PGlite reads
+   * it as one blob (`/dev/blob`), its fastest path.
+   */
+  copyFrom(target: string, data: AsyncIterable<string> | Iterable<string>): Promise<void>
+}
+
 /**
  * One Postgres backend (PGlite or a server) as the rest of the library sees it.
  * @internal
@@ -61,6 +72,8 @@ export interface DatabaseConnection {
     text: string,
     params: readonly unknown[],
   ): Promise<RowsResult<unknown[]>>
+  /** Runs `fn` in a transaction of its own on one session that can `COPY`. */
+  withCopyTransaction<T>(fn: (session: CopySession) => Promise<T>): Promise<T>
   /** Runs raw SQL on any session. */
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
   poolStats(): PoolStats

@@ -65,6 +65,18 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
   const connection: DatabaseConnection = {
     kind: 'pglite',
     db: undefined as unknown as StratumDatabase,
+    withCopyTransaction: (fn) =>
+      pglite.transaction(async (tx) =>
+        fn({
+          query: async <R>(text: string, params: readonly unknown[] = []) =>
+            (await tx.query<R>(text, [...params])).rows,
+          async copyFrom(target, data) {
+            const parts: string[] = []
+            for await (const part of data) parts.push(part)
+            await tx.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob(parts) })
+          },
+        }),
+      ),
     withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
     // PGlite has no server-side statement cache to name; the name is for the server driver.
     queryPrepared: (_name, text, params) =>

@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
 import * as schema from '../schema/index.js'
 import {
@@ -116,6 +119,28 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
   const connection: DatabaseConnection = {
     kind: 'postgres',
     db: undefined as unknown as StratumDatabase,
+    async withCopyTransaction(fn) {
+      const client = await pool.connect()
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        const result = await fn({
+          query: async (text, params = []) => (await client.query(text, [...params])).rows,
+          async copyFrom(target, data) {
+            await pipeline(Readable.from(data), client.query(copyFrom(`COPY ${target} FROM STDIN`)))
+          },
+        })
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
     async withMigrationLock(fn) {
       const client = await pool.connect()
       try {

@@ -1,7 +1,7 @@
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
-import type { Executor } from '../db/connection.js'
+import type { DatabaseConnection, Executor } from '../db/connection.js'
 import { StratumError, ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
 import { runOperation } from '../repositories/run-operation.js'
@@ -14,7 +14,7 @@ import {
   metadataFilterSchema,
 } from './metadata-filter.js'
 import { type DistanceMetric, METRICS } from './metrics.js'
-import type { EnsureIndexOptions, VectorIndex, VectorIndexes } from './vector-indexes.js'
+import { type EnsureIndexOptions, type VectorIndex, VectorIndexes } from './vector-indexes.js'
 
 /** Arguments of `vectors.search`. */
 export interface VectorSearchOptions {
@@ -170,6 +170,40 @@ const searchSchema = (dimensions: number) =>
       }
     })
 
+/** Batches at least this large are written with COPY (outside a caller's transaction). */
+const COPY_THRESHOLD = 1000
+
+/** A value escaped for COPY's text format. */
+const copyText = (value: string): string =>
+  value.replace(/[\\\n\r\t]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+  )
+
+/**
+ * The stored rows in the order of the items, or `CONFLICT` when some were not stored
+ * (their key belongs to another user's chunk, whose row the upsert must not take over).
+ */
+function inInputOrder(
+  items: readonly NewChatVector[],
+  stored: readonly UpsertedVector[],
+): UpsertedVector[] {
+  const context = 'chat_vectors.upsert'
+  if (stored.length !== items.length) {
+    throw new StratumError(
+      'CONFLICT',
+      `${context}: ${items.length - stored.length} item(s) would overwrite another user's vectors; nothing was stored`,
+    )
+  }
+  const byKey = new Map(
+    stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
+  )
+  return items.map((v) => {
+    const row = byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!)
+    if (!row) throw new StratumError('DATABASE', `${context}: a stored chunk went missing`)
+    return row
+  })
+}
+
 /** The columns every search selects for a result. */
 type ChunkRow = {
   id: string
@@ -262,11 +296,13 @@ export class VectorStore {
   readonly #insertSchema: ReturnType<typeof vectorInsertSchema>
 
   readonly #indexes: VectorIndexes | undefined
+  readonly #connection: DatabaseConnection | undefined
 
-  /** @internal */
-  constructor(context: RepositoryContext, indexes?: VectorIndexes) {
+  /** @internal `connection` is given outside transactions (COPY ingest, index management). */
+  constructor(context: RepositoryContext, connection?: DatabaseConnection) {
     this.#context = context
-    this.#indexes = indexes
+    this.#connection = connection
+    this.#indexes = connection && new VectorIndexes(connection)
     this.#searchSchema = searchSchema(context.dimensions)
     this.#insertSchema = vectorInsertSchema(context.dimensions)
   }
@@ -304,6 +340,12 @@ export class VectorStore {
       seen.set(key, i)
     })
     if (values.length === 0) return []
+    // Large batches outside a caller's transaction go through COPY into a staging table and
+    // one merge; inside one (or small), through multi-row INSERTs in that transaction.
+    if (this.#connection && !this.#context.inTransaction && values.length >= COPY_THRESHOLD) {
+      const connection = this.#connection
+      return this.run('upsert', () => this.#upsertByCopy(connection, values))
+    }
     return this.run('upsert', () =>
       this.#context.transaction(async (tx) => {
         const out: UpsertedVector[] = []
@@ -347,24 +389,66 @@ export class VectorStore {
                 .returning(returning)),
             )
           }
-          if (stored.length !== batch.length) {
-            throw new StratumError(
-              'CONFLICT',
-              `${context}: ${batch.length - stored.length} item(s) would overwrite another user's vectors; nothing was stored`,
-            )
-          }
-          const byKey = new Map(
-            stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
-          )
-          for (const v of batch) {
-            const row = byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!)
-            if (!row) throw new StratumError('DATABASE', `${context}: a stored chunk went missing`)
-            out.push(row)
-          }
+          out.push(...inInputOrder(batch, stored))
         }
         return out
       }),
     )
+  }
+
+  async #upsertByCopy(
+    connection: DatabaseConnection,
+    values: readonly NewChatVector[],
+  ): Promise<UpsertedVector[]> {
+    const staged = values.map((v) => (v.id ? v : { ...v, id: uuidv7() }))
+    function* lines(): Generator<string> {
+      for (let start = 0; start < staged.length; start += 500) {
+        let chunk = ''
+        for (let i = start; i < Math.min(start + 500, staged.length); i++) {
+          const v = staged[i]!
+          chunk += `${[
+            i,
+            v.id,
+            v.userId,
+            v.chatId ?? '\\N',
+            v.messageId ?? '\\N',
+            v.chunkIndex ?? 0,
+            copyText(v.content),
+            `[${v.embedding.join(',')}]`,
+            copyText(JSON.stringify(v.metadata ?? {})),
+          ].join('\t')}\n`
+        }
+        yield chunk
+      }
+    }
+    const columns = 'id, user_id, chat_id, message_id, chunk_index, content, embedding, metadata'
+    const merge = (which: string, target: string) => `
+      insert into chat_vectors (${columns})
+      select ${columns} from stratum_vector_staging where ${which} order by ord
+      on conflict (${target}) do update set content = excluded.content,
+        embedding = excluded.embedding, metadata = excluded.metadata,
+        chat_id = excluded.chat_id, updated_at = now()
+        where chat_vectors.user_id = excluded.user_id
+      returning id, message_id, chunk_index`
+    return connection.withCopyTransaction(async (session) => {
+      await session.query(`create temp table stratum_vector_staging (
+          ord int not null, id uuid not null, user_id uuid not null, chat_id uuid,
+          message_id uuid, chunk_index int not null, content text not null,
+          embedding vector(${this.#context.dimensions}) not null, metadata jsonb not null
+        ) on commit drop`)
+      await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines())
+      type Returned = { id: string; message_id: string | null; chunk_index: number }
+      const rows = [
+        ...(await session.query<Returned>(
+          merge('message_id is not null', 'message_id, chunk_index'),
+        )),
+        ...(await session.query<Returned>(merge('message_id is null', 'id'))),
+      ]
+      return inInputOrder(
+        staged,
+        rows.map((r) => ({ id: r.id, messageId: r.message_id, chunkIndex: Number(r.chunk_index) })),
+      )
+    })
   }
 
   /**
