@@ -8,10 +8,18 @@ for (const backend of backends) {
       const data = await backend.openEmpty()
       const before = await data.migrationStatus()
       expect(before.applied).toEqual([])
-      expect(before.pending.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
+      expect(before.pending.map((m) => m.tag)).toEqual([
+        '0000_enable_pgvector',
+        '0001_core_schema',
+        '0002_full_text',
+      ])
 
       const first = await data.migrate()
-      expect(first.applied.map((m) => m.tag)).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
+      expect(first.applied.map((m) => m.tag)).toEqual([
+        '0000_enable_pgvector',
+        '0001_core_schema',
+        '0002_full_text',
+      ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
 

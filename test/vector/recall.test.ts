@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer, User } from '../../src/index.js'
+import { exactCosineTop, gaussianMixture } from '../../src/testing/synthetic-vectors.js'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 // The acceptance data set: 20,000 vectors of 384 dimensions from a seeded Gaussian mixture,
@@ -7,44 +8,20 @@ import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 const DIMENSIONS = 384
 const ROWS = 20_000
 const USERS = 100
-const CENTERS = 40
 
-/** mulberry32: a small seeded generator, so every run sees the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function gaussian(next: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())
-}
-
-const normal = gaussian(random(20_261_123))
-const centers = Array.from({ length: CENTERS }, () => Array.from({ length: DIMENSIONS }, normal))
-const point = () => {
-  const center = centers[Math.floor(((normal() + 10) * 1000) % CENTERS)]!
-  return center.map((x) => x + normal() * 2.5)
-}
-
-/** Cosine top-k, computed here. */
-function exactTop(query: number[], rows: { id: string; e: number[]; norm: number }[], k: number) {
-  const qn = Math.sqrt(query.reduce((s, x) => s + x * x, 0))
-  return rows
-    .map((r) => {
-      let dot = 0
-      for (let i = 0; i < DIMENSIONS; i++) dot += r.e[i]! * query[i]!
-      return { id: r.id, d: 1 - dot / (r.norm * qn) }
-    })
-    .sort((a, b) => a.d - b.d)
-    .slice(0, k)
-    .map((r) => r.id)
-}
+const mixture = gaussianMixture({
+  dimensions: DIMENSIONS,
+  centers: 40,
+  noise: 2.5,
+  seed: 20_261_123,
+})
+const point = () => mixture.point()
+const exactTop = (query: number[], rows: { id: string; e: number[]; norm: number }[], k: number) =>
+  exactCosineTop(
+    query,
+    rows.map((r) => ({ id: r.id, embedding: r.e, norm: r.norm })),
+    k,
+  )
 
 const server = backends.find((b) => b.name === 'postgres')!
 
