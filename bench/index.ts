@@ -14,6 +14,7 @@ import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
 import { benchL1Reads } from './l1-reads.js'
 import { benchPointReads } from './point-reads.js'
+import { benchVectorSearch } from './vector-search.js'
 
 const services = await startTestServices({ postgres: true, redis: true })
 try {
@@ -21,6 +22,7 @@ try {
   console.log(services.summary.join('\n'))
   const adminUrl = services.postgres!.url
   await createTemplateDatabase(adminUrl, 1536)
+  await createTemplateDatabase(adminUrl, 384)
   const { url } = await cloneDatabase(adminUrl, templateName(1536))
   // Rows are not cached here (server + per-process memory cache): this is the repository
   // against raw pg.
@@ -42,11 +44,16 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    await benchPointReads(data, url)
-    const ids = await benchCachedReads(cached, data, services.redis!.url)
-    await benchL1Reads(withL1, data, ids, services.redis!.url)
-    await benchColdMisses(data, url, services.redis!.url)
-    await benchCacheResilience(data, url)
+    // BENCH_ONLY=cache or BENCH_ONLY=vectors runs one half.
+    const only = process.env.BENCH_ONLY
+    if (only !== 'vectors') {
+      await benchPointReads(data, url)
+      const ids = await benchCachedReads(cached, data, services.redis!.url)
+      await benchL1Reads(withL1, data, ids, services.redis!.url)
+      await benchColdMisses(data, url, services.redis!.url)
+      await benchCacheResilience(data, url)
+    }
+    if (only !== 'cache') await benchVectorSearch(adminUrl)
   } finally {
     await Promise.all([data.close(), cached.close(), withL1.close()])
   }

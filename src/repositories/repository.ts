@@ -175,9 +175,15 @@ export class Repository<T extends PgTable> {
   /** `policy` with `codec`, one object per pair (policies are long-lived). */
   #withCodec(policy: ReadThroughOptions, codec: ValueCodec): ReadThroughOptions {
     let byCodec = this.#codecPolicies.get(policy)
-    if (!byCodec) this.#codecPolicies.set(policy, (byCodec = new Map()))
+    if (!byCodec) {
+      byCodec = new Map()
+      this.#codecPolicies.set(policy, byCodec)
+    }
     let combined = byCodec.get(codec)
-    if (!combined) byCodec.set(codec, (combined = { ...policy, codec }))
+    if (!combined) {
+      combined = { ...policy, codec }
+      byCodec.set(codec, combined)
+    }
     return combined
   }
 
