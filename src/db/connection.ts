@@ -72,6 +72,15 @@ export interface DatabaseConnection {
     text: string,
     params: readonly unknown[],
   ): Promise<RowsResult<unknown[]>>
+  /**
+   * Runs `fn` in a read transaction of its own on one session; `prelude` (statements such
+   * as `SET LOCAL hnsw.ef_search = 100`, built by the library from validated values only)
+   * is sent together with BEGIN, so the settings cost no round trip of their own.
+   */
+  withReadTransaction<T>(
+    prelude: string,
+    fn: (query: <R>(text: string, params: readonly unknown[]) => Promise<R[]>) => Promise<T>,
+  ): Promise<T>
   /** Runs `fn` in a transaction of its own on one session that can `COPY`. */
   withCopyTransaction<T>(fn: (session: CopySession) => Promise<T>): Promise<T>
   /** Runs raw SQL on any session. */

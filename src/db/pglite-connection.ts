@@ -65,6 +65,14 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
   const connection: DatabaseConnection = {
     kind: 'pglite',
     db: undefined as unknown as StratumDatabase,
+    withReadTransaction: (prelude, fn) =>
+      pglite.transaction(async (tx) => {
+        if (prelude) await tx.exec(prelude)
+        return fn(
+          async <R>(text: string, params: readonly unknown[]) =>
+            (await tx.query<R>(text, [...params])).rows,
+        )
+      }),
     withCopyTransaction: (fn) =>
       pglite.transaction(async (tx) =>
         fn({

@@ -119,6 +119,26 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
   const connection: DatabaseConnection = {
     kind: 'postgres',
     db: undefined as unknown as StratumDatabase,
+    async withReadTransaction(prelude, fn) {
+      const client = await pool.connect()
+      let broken = false
+      try {
+        await client.query(`BEGIN READ ONLY; ${prelude}`)
+        const result = await fn(
+          async <R>(text: string, params: readonly unknown[]) =>
+            (await client.query(text, [...params])).rows as R[],
+        )
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
     async withCopyTransaction(fn) {
       const client = await pool.connect()
       let broken = false

@@ -1,4 +1,5 @@
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import type { DatabaseConnection, Executor } from '../db/connection.js'
@@ -169,6 +170,9 @@ const searchSchema = (dimensions: number) =>
         })
       }
     })
+
+/** Compiles search SQL to text and parameters for a raw session. */
+const dialect = new PgDialect()
 
 /** Batches at least this large are written with COPY (outside a caller's transaction). */
 const COPY_THRESHOLD = 1000
@@ -647,14 +651,34 @@ export class VectorStore {
     const efSearch = query.efSearch ?? Math.min(1000, Math.max(100, wanted))
     const maxDistance =
       query.minScore === undefined ? undefined : metric.maxDistance(query.minScore)
-    return this.run('search', () =>
-      this.#context.transaction(async (tx) => {
-        const db = tx.executor
+    const settings = `SET LOCAL hnsw.ef_search = ${efSearch}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL ivfflat.iterative_scan = relaxed_order`
+    const connection = this.#connection
+    return this.run('search', async () => {
+      type Query = <R extends Record<string, unknown>>(query: SQL) => Promise<R[]>
+      // Outside a caller's transaction: one session, BEGIN and the settings in one round
+      // trip. Inside one: its executor, with the settings local to it.
+      const inSession = <T>(fn: (query: Query) => Promise<T>): Promise<T> =>
+        connection && !this.#context.inTransaction
+          ? connection.withReadTransaction(settings, (raw) =>
+              fn(<R extends Record<string, unknown>>(query: SQL) => {
+                const compiled = dialect.sqlToQuery(query)
+                return raw<R>(compiled.sql, compiled.params)
+              }),
+            )
+          : this.#context.transaction(async (tx) => {
+              const query: Query = async <R extends Record<string, unknown>>(q: SQL) =>
+                (await tx.executor.execute<R>(q)).rows
+              await query(
+                sql`select set_config('hnsw.ef_search', ${String(efSearch)}, true),
+                  set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                  set_config('ivfflat.iterative_scan', 'relaxed_order', true)`,
+              )
+              return fn(query)
+            })
+      return inSession(async (execute) => {
         let candidates: number | undefined
         if (query.exactSearchBelow > 0 && where !== undefined && query.scope === 'user') {
-          const {
-            rows: [counted],
-          } = await db.execute<{ n: number }>(
+          const [counted] = await execute<{ n: number }>(
             sql`select count(*)::int as n from (select 1 from ${chatVectors} where ${where} limit ${query.exactSearchBelow + 1}) as c`,
           )
           candidates = Number(counted?.n ?? 0)
@@ -662,41 +686,34 @@ export class VectorStore {
         const path =
           forcedPath ??
           (candidates !== undefined && candidates <= query.exactSearchBelow ? 'exact' : 'index')
-        let ranked: SQL
-        if (path === 'exact') {
-          // Materialized, so the planner cannot turn it back into an index scan.
-          ranked = sql`with candidates as materialized (
-              select ${chunkColumns}, ${chatVectors.embedding} as embedding from ${chatVectors}
+        // Materialized, so the planner cannot turn the exact ranking back into an index scan.
+        const ranked =
+          path === 'exact'
+            ? sql`with candidates as materialized (
+                select ${chunkColumns}, ${chatVectors.embedding} as embedding from ${chatVectors}
+                ${where ? sql`where ${where}` : sql``}
+              )
+              select id, content, metadata, chat_id, message_id, chunk_index,
+                (embedding ${metric.operator} ${vector}) as distance
+              from candidates order by distance limit ${wanted}`
+            : sql`select ${chunkColumns}, ${distance} as distance from ${chatVectors}
               ${where ? sql`where ${where}` : sql``}
-            )
-            select id, content, metadata, chat_id, message_id, chunk_index,
-              (embedding ${metric.operator} ${vector}) as distance
-            from candidates order by distance limit ${wanted}`
-        } else {
-          await db.execute(
-            sql`select set_config('hnsw.ef_search', ${String(efSearch)}, true),
-              set_config('hnsw.iterative_scan', 'relaxed_order', true),
-              set_config('ivfflat.iterative_scan', 'relaxed_order', true)`,
-          )
-          ranked = sql`select ${chunkColumns}, ${distance} as distance from ${chatVectors}
-            ${where ? sql`where ${where}` : sql``}
-            order by ${distance} limit ${wanted}`
-        }
+              order by ${distance} limit ${wanted}`
         const postgresPlan = query.explain
-          ? (await db.execute<{ 'QUERY PLAN': string }>(sql`explain ${ranked}`)).rows.map(
+          ? (await execute<{ 'QUERY PLAN': string }>(sql`explain ${ranked}`)).map(
               (row) => row['QUERY PLAN'],
             )
           : undefined
         // relaxed_order may return neighbours slightly out of order: the outer query sorts
         // them again, and applies minScore after the index has found the nearest rows (the
         // nearest k within a distance are the nearest k, filtered).
-        const { rows } = await db.execute<
-          ChunkRow & { distance: number | string }
-        >(sql`with nearest as materialized (${ranked})
-          select * from nearest
-          ${maxDistance === undefined ? sql`` : sql`where distance <= ${maxDistance}`}
-          order by distance, id
-          offset ${query.offset}`)
+        const rows = await execute<ChunkRow & { distance: number | string }>(
+          sql`with nearest as materialized (${ranked})
+            select * from nearest
+            ${maxDistance === undefined ? sql`` : sql`where distance <= ${maxDistance}`}
+            order by distance, id
+            offset ${query.offset}`,
+        )
         const hits = rows.map((row) => {
           const d = Number(row.distance)
           return { ...chunkOf(row), distance: d, score: metric.score(d) }
@@ -710,7 +727,7 @@ export class VectorStore {
           postgresPlan: postgresPlan ?? [],
         }
         return { hits, plan }
-      }),
-    )
+      })
+    })
   }
 }
