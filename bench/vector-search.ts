@@ -15,6 +15,8 @@ const QUERIES = 50
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const EF_SEARCH = 100
+/** What a search returns, so raw SQL does the same work as `vectors.search`. */
+const RESULT_COLUMNS = 'id, content, metadata, chat_id, message_id, chunk_index'
 
 interface Row {
   id: string
@@ -144,14 +146,14 @@ export async function benchVectorSearch(adminUrl: string): Promise<void> {
     }
     const rawUnfiltered = (q: number[]) =>
       rawSearch(
-        'select id from chat_vectors order by embedding <=> $1::vector limit 10',
+        `select ${RESULT_COLUMNS}, embedding <=> $1::vector as distance from chat_vectors order by embedding <=> $1::vector limit 10`,
         `set local hnsw.ef_search = ${EF_SEARCH}`,
         (x) => [vector(x)],
         q,
       )
     const rawFiltered = (settings: string) => (q: number[]) =>
       rawSearch(
-        'select id from chat_vectors where user_id = $2 order by embedding <=> $1::vector limit 10',
+        `select ${RESULT_COLUMNS}, embedding <=> $1::vector as distance from chat_vectors where user_id = $2 order by embedding <=> $1::vector limit 10`,
         settings,
         (x) => [vector(x), filterUser],
         q,

@@ -651,7 +651,11 @@ export class VectorStore {
     const efSearch = query.efSearch ?? Math.min(1000, Math.max(100, wanted))
     const maxDistance =
       query.minScore === undefined ? undefined : metric.maxDistance(query.minScore)
-    const settings = `SET LOCAL hnsw.ef_search = ${efSearch}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL ivfflat.iterative_scan = relaxed_order`
+    // Iterative scans only where conditions can reject rows the index returns.
+    const settings =
+      where === undefined
+        ? `SET LOCAL hnsw.ef_search = ${efSearch}`
+        : `SET LOCAL hnsw.ef_search = ${efSearch}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL ivfflat.iterative_scan = relaxed_order`
     const connection = this.#connection
     return this.run('search', async () => {
       type Query = <R extends Record<string, unknown>>(query: SQL) => Promise<R[]>
@@ -696,24 +700,25 @@ export class VectorStore {
               select id, content, metadata, chat_id, message_id, chunk_index,
                 (embedding ${metric.operator} ${vector}) as distance
               from candidates order by distance limit ${wanted}`
-            : sql`select ${chunkColumns}, ${distance} as distance from ${chatVectors}
+            : // Ordered by the select-list entry, which is the raw operator expression: the
+              // index serves it, and the query vector is sent once.
+              sql`select ${chunkColumns}, ${distance} as distance from ${chatVectors}
               ${where ? sql`where ${where}` : sql``}
-              order by ${distance} limit ${wanted}`
+              order by distance limit ${wanted}`
         const postgresPlan = query.explain
           ? (await execute<{ 'QUERY PLAN': string }>(sql`explain ${ranked}`)).map(
               (row) => row['QUERY PLAN'],
             )
           : undefined
-        // relaxed_order may return neighbours slightly out of order: the outer query sorts
-        // them again, and applies minScore after the index has found the nearest rows (the
+        // relaxed_order may return neighbours slightly out of order: they are sorted again
+        // here, and minScore and offset apply after the index found the nearest rows (the
         // nearest k within a distance are the nearest k, filtered).
-        const rows = await execute<ChunkRow & { distance: number | string }>(
-          sql`with nearest as materialized (${ranked})
-            select * from nearest
-            ${maxDistance === undefined ? sql`` : sql`where distance <= ${maxDistance}`}
-            order by distance, id
-            offset ${query.offset}`,
-        )
+        const rows = (await execute<ChunkRow & { distance: number | string }>(ranked))
+          .map((row) => ({ row, d: Number(row.distance) }))
+          .sort((a, b) => a.d - b.d || (a.row.id < b.row.id ? -1 : 1))
+          .filter(({ d }) => maxDistance === undefined || d <= maxDistance)
+          .slice(query.offset)
+          .map(({ row }) => row)
         const hits = rows.map((row) => {
           const d = Number(row.distance)
           return { ...chunkOf(row), distance: d, score: metric.score(d) }
