@@ -51,20 +51,22 @@ export const jsonObjectField = z.record(z.string(), z.unknown()).superRefine((va
  * search validates them, so this runs about 50 times faster than `z.array(z.number())`.
  */
 export const embeddingField = (dimensions: number) =>
-  z.custom<number[]>(() => true).superRefine((value, ctx) => {
-    if (!Array.isArray(value)) {
-      ctx.addIssue({ code: 'custom', message: `must be an array of ${dimensions} numbers` })
-      return
-    }
-    if (value.length !== dimensions) {
-      ctx.addIssue({ code: 'custom', message: `must have exactly ${dimensions} dimensions` })
-      return
-    }
-    for (let i = 0; i < value.length; i++) {
-      const x: unknown = value[i]
-      if (typeof x !== 'number' || !Number.isFinite(x)) {
-        ctx.addIssue({ code: 'custom', path: [i], message: 'must be a finite number' })
+  z
+    .custom<number[]>(() => true)
+    .superRefine((value, ctx) => {
+      if (!Array.isArray(value)) {
+        ctx.addIssue({ code: 'custom', message: `must be an array of ${dimensions} numbers` })
         return
       }
-    }
-  })
+      if (value.length !== dimensions) {
+        ctx.addIssue({ code: 'custom', message: `must have exactly ${dimensions} dimensions` })
+        return
+      }
+      for (let i = 0; i < value.length; i++) {
+        const x: unknown = value[i]
+        if (typeof x !== 'number' || !Number.isFinite(x)) {
+          ctx.addIssue({ code: 'custom', path: [i], message: 'must be a finite number' })
+          return
+        }
+      }
+    })

@@ -404,14 +404,17 @@ export class VectorStore {
     connection: DatabaseConnection,
     values: readonly NewChatVector[],
   ): Promise<UpsertedVector[]> {
+    // Fresh chunks only (no message key, no id of the caller's): nothing can conflict, so
+    // they are copied straight into the table instead of through the staging table.
+    const fresh = values.every((v) => !v.messageId && !v.id)
     const staged = values.map((v) => (v.id ? v : { ...v, id: uuidv7() }))
-    function* lines(): Generator<string> {
+    function* lines(withOrder: boolean): Generator<string> {
       for (let start = 0; start < staged.length; start += 500) {
         let chunk = ''
         for (let i = start; i < Math.min(start + 500, staged.length); i++) {
           const v = staged[i]!
           chunk += `${[
-            i,
+            ...(withOrder ? [i] : []),
             v.id,
             v.userId,
             v.chatId ?? '\\N',
@@ -435,12 +438,16 @@ export class VectorStore {
         where chat_vectors.user_id = excluded.user_id
       returning id, message_id, chunk_index`
     return connection.withCopyTransaction(async (session) => {
+      if (fresh) {
+        await session.copyFrom(`chat_vectors (${columns})`, lines(false))
+        return staged.map((v) => ({ id: v.id!, messageId: null, chunkIndex: v.chunkIndex ?? 0 }))
+      }
       await session.query(`create temp table stratum_vector_staging (
           ord int not null, id uuid not null, user_id uuid not null, chat_id uuid,
           message_id uuid, chunk_index int not null, content text not null,
           embedding vector(${this.#context.dimensions}) not null, metadata jsonb not null
         ) on commit drop`)
-      await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines())
+      await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines(true))
       type Returned = { id: string; message_id: string | null; chunk_index: number }
       const rows = [
         ...(await session.query<Returned>(

@@ -78,6 +78,31 @@ for (const backend of backends) {
       expect(again.slice(0, 50).map((s) => s.id)).toEqual(stored.slice(0, 50).map((s) => s.id))
     }, 120_000)
 
+    it('copies a batch of fresh chunks straight in, returning their ids in order', async () => {
+      const before = await count()
+      const items = Array.from({ length: BATCH }, (_, i) => ({
+        userId: user.id,
+        chatId: i % 3 ? chat.id : null,
+        chunkIndex: i % 4,
+        content: `${awkward[i % awkward.length]} fresh ${i}`,
+        embedding: embeddingFrom(i + 5000, DIMENSIONS),
+        metadata: { fresh: i },
+      }))
+      const stored = await data.vectors.upsert(items)
+      expect(await count()).toBe(before + BATCH)
+      const { rows } = await data.db.execute<{ id: string; content: string; metadata: unknown }>(
+        sql`select id, content, metadata from chat_vectors where metadata ? 'fresh'`,
+      )
+      const byId = new Map(rows.map((r) => [r.id, r]))
+      stored.forEach((s, i) => {
+        expect(byId.get(s.id)).toMatchObject({
+          content: items[i]!.content,
+          metadata: items[i]!.metadata,
+        })
+        expect(s).toMatchObject({ messageId: null, chunkIndex: i % 4 })
+      })
+    }, 120_000)
+
     it('writes nothing when one row is bad, naming it', async () => {
       const before = await count()
       const items = Array.from({ length: BATCH }, (_, i) => ({
