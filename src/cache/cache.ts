@@ -339,9 +339,14 @@ export class Cache {
     const found = await this.#lookup(key, full)
     if (found !== MISS) return found as T
     if (this.#pending.has(full) || this.#circuitIsOpen()) return load()
+    return this.#singleFlight(full, () => this.#fill(key, full, load, options))
+  }
+
+  /** The load already running for `full` in this process, or a new one from `start`. */
+  #singleFlight<T>(full: string, start: () => Promise<T>): Promise<T> {
     const running = this.#inflight.get(full)
     if (running) return running as Promise<T>
-    const loading = this.#fill(key, full, load, options).finally(() => {
+    const loading = start().finally(() => {
       if (this.#inflight.get(full) === loading) this.#inflight.delete(full)
     })
     this.#inflight.set(full, loading)
@@ -384,13 +389,7 @@ export class Cache {
     const full = this.#key(key)
     const found = await this.#lookup(key, full)
     if (found !== MISS) return found as T
-    const running = this.#inflight.get(full)
-    if (running) return running as Promise<T>
-    const loading = this.#fill(key, full, load, options, { fenceKey, token }).finally(() => {
-      if (this.#inflight.get(full) === loading) this.#inflight.delete(full)
-    })
-    this.#inflight.set(full, loading)
-    return loading
+    return this.#singleFlight(full, () => this.#fill(key, full, load, options, { fenceKey, token }))
   }
 
   async #fill<T>(

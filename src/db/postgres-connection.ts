@@ -66,22 +66,49 @@ const preparedTypes = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
+/** Clients whose ROLLBACK failed: their session state is unknown, so the pool drops them. */
+const brokenClients = new WeakSet<pg.PoolClient>()
+
+/** Runs `fn` between `begin` (BEGIN plus any settings) and COMMIT; ROLLBACK on error. */
+async function inTransaction<T>(
+  client: pg.PoolClient,
+  begin: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await client.query(begin)
+  try {
+    const result = await fn()
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => brokenClients.add(client))
+    throw error
+  }
+}
+
+/** {@link inTransaction} on a client of its own from the pool. */
+async function onPooledTransaction<T>(
+  pool: pg.Pool,
+  begin: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect()
+  try {
+    return await inTransaction(client, begin, () => fn(client))
+  } finally {
+    client.release(brokenClients.has(client))
+  }
+}
+
+const rowsOf =
+  (client: pg.PoolClient) =>
+  async <R>(text: string, params: readonly unknown[] = []): Promise<R[]> =>
+    (await client.query(text, [...params])).rows as R[]
+
 function sessionOf(client: pg.PoolClient): SqlSession {
   return {
-    async query<R>(text: string, params: readonly unknown[] = []) {
-      return (await client.query(text, [...params])).rows as R[]
-    },
-    async transaction<T>(fn: (session: SqlSession) => Promise<T>) {
-      await client.query('BEGIN')
-      try {
-        const result = await fn(sessionOf(client))
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
-      }
-    },
+    query: rowsOf(client),
+    transaction: (fn) => inTransaction(client, 'BEGIN', () => fn(sessionOf(client))),
   }
 }
 
@@ -119,48 +146,17 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
   const connection: DatabaseConnection = {
     kind: 'postgres',
     db: undefined as unknown as StratumDatabase,
-    async withReadTransaction(prelude, fn) {
-      const client = await pool.connect()
-      let broken = false
-      try {
-        await client.query(`BEGIN READ ONLY; ${prelude}`)
-        const result = await fn(
-          async <R>(text: string, params: readonly unknown[]) =>
-            (await client.query(text, [...params])).rows as R[],
-        )
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
-        throw error
-      } finally {
-        client.release(broken)
-      }
-    },
-    async withCopyTransaction(fn) {
-      const client = await pool.connect()
-      let broken = false
-      try {
-        await client.query('BEGIN')
-        const result = await fn({
-          query: async (text, params = []) => (await client.query(text, [...params])).rows,
+    withReadTransaction: (prelude, fn) =>
+      onPooledTransaction(pool, `BEGIN READ ONLY; ${prelude}`, (client) => fn(rowsOf(client))),
+    withCopyTransaction: (fn) =>
+      onPooledTransaction(pool, 'BEGIN', (client) =>
+        fn({
+          query: rowsOf(client),
           async copyFrom(target, data) {
             await pipeline(Readable.from(data), client.query(copyFrom(`COPY ${target} FROM STDIN`)))
           },
-        })
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
-        throw error
-      } finally {
-        client.release(broken)
-      }
-    },
+        }),
+      ),
     async withMigrationLock(fn) {
       const client = await pool.connect()
       try {
