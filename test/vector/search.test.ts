@@ -68,14 +68,14 @@ for (const backend of backends) {
         },
       }))
       const stored = await data.vectors.upsert(items)
-      stored.forEach((s, i) =>
+      stored.forEach((s, i) => {
         rows.push({
           id: s.id,
           userId: items[i]!.userId,
           embedding: items[i]!.embedding,
           metadata: items[i]!.metadata,
-        }),
-      )
+        })
+      })
     })
 
     const aliceRows = () => rows.filter((r) => r.userId === alice.id)
