@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'schema/index': 'src/schema/index.ts',
     'cache/index': 'src/cache/index.ts',
+    'storage/index': 'src/storage/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

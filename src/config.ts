@@ -175,9 +175,61 @@ const cacheSchema = z
   })
   .strict()
 
+const isS3Client = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && 'send' in value && 'config' in value
+const isBlobDriver = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { put?: unknown }).put === 'function' &&
+  typeof (value as { list?: unknown }).list === 'function'
+
+const s3Schema = z
+  .object({
+    bucket: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        'must be an S3 bucket name (3-63 characters: a-z, 0-9, . and -)',
+      ),
+    region: z.string().min(1).optional(),
+    endpoint: z.string().url().optional(),
+    forcePathStyle: z.boolean().optional(),
+    credentials: z
+      .object({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    client: z.custom<object>(isS3Client, { message: 'must be an S3Client' }).optional(),
+    checksums: z.enum(['when_supported', 'when_required']).optional(),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+  })
+  .strict()
+
+const blobsSchema = z
+  .object({
+    /** Directory of the filesystem driver (default `./.stratum/blobs`). */
+    dir: z.string().min(1).optional(),
+    /** Any `BlobDriver` (for example `memoryBlobDriver()`), instead of S3 or the filesystem. */
+    driver: z.custom<object>(isBlobDriver, { message: 'must be a BlobDriver' }).optional(),
+    prefix: z.string().max(512).default(''),
+    partSizeBytes: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .default(8 * 1024 * 1024),
+    queueSize: z.number().int().min(1).max(64).default(4),
+    fsync: z.boolean().default(true),
+  })
+  .strict()
+
 const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
+    s3: s3Schema.optional(),
+    blobs: blobsSchema.default(blobsSchema.parse({})),
     redisUrl: redisUrl.optional(),
     cache: cacheSchema.default(cacheSchema.parse({})),
     database: databaseSchema.default(databaseSchema.parse({})),
@@ -208,6 +260,18 @@ const optionsSchema = z
         code: 'custom',
         message: 'give only one of redisUrl, cache.redis.client',
         path: ['redisUrl'],
+      })
+    }
+    const blobBackends = [
+      o.s3 && 's3',
+      o.blobs.dir && 'blobs.dir',
+      o.blobs.driver && 'blobs.driver',
+    ].filter(Boolean)
+    if (blobBackends.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `give only one of ${blobBackends.join(', ')}`,
+        path: ['s3'],
       })
     }
     if (given.length > 1) {
@@ -355,6 +419,50 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['cache', 'l1', 'ttlMs'],
     kind: 'int',
     description: 'lifetime of an L1 entry: the staleness bound should a message be lost',
+  },
+  {
+    name: 'S3_BUCKET',
+    path: ['s3', 'bucket'],
+    kind: 'string',
+    description: 'S3 bucket for blobs; unset means the filesystem (STRATUM_BLOB_DIR)',
+  },
+  {
+    name: 'S3_REGION',
+    path: ['s3', 'region'],
+    kind: 'string',
+    description:
+      'S3 region (else the SDK reads AWS_REGION); credentials come from the AWS_* variables',
+  },
+  {
+    name: 'S3_ENDPOINT',
+    path: ['s3', 'endpoint'],
+    kind: 'string',
+    description: 'URL of an S3-compatible service (MinIO, R2, ...)',
+  },
+  {
+    name: 'S3_FORCE_PATH_STYLE',
+    path: ['s3', 'forcePathStyle'],
+    kind: 'boolean',
+    description: 'path-style URLs (endpoint/bucket/key), which MinIO and s3rver need',
+  },
+  {
+    name: 'S3_CHECKSUMS',
+    path: ['s3', 'checksums'],
+    kind: 'string',
+    description:
+      'when_supported (SDK default) or when_required (for services that mishandle CRC32 uploads)',
+  },
+  {
+    name: 'STRATUM_BLOB_DIR',
+    path: ['blobs', 'dir'],
+    kind: 'string',
+    description: 'directory of the filesystem blob store (default ./.stratum/blobs)',
+  },
+  {
+    name: 'STRATUM_BLOB_PREFIX',
+    path: ['blobs', 'prefix'],
+    kind: 'string',
+    description: 'prefix in front of every blob key',
   },
   {
     name: 'STRATUM_EMBEDDING_DIMENSIONS',

@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
 import { Cache, type ReadThroughOptions } from './cache/cache.js'
@@ -27,7 +28,7 @@ import { openPGlite } from './db/pglite-connection.js'
 import { openPostgres } from './db/postgres-connection.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
-import type { CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
+import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -42,6 +43,9 @@ import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
 import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
+import type { BlobDriver } from './storage/blob-driver.js'
+import { BlobStore } from './storage/blob-store.js'
+import { fsBlobDriver } from './storage/fs-driver.js'
 import { VectorStore } from './vector/vector-store.js'
 
 /** Isolation and access mode of a transaction. */
@@ -97,6 +101,16 @@ export interface DataLayer extends Repositories {
   /** Sessions with random 256-bit ids and sliding expiry, kept in the cache. */
   readonly sessions: SessionStore
   /**
+   * The blob store: S3 (or an S3-compatible service) when `s3` is given, else the local
+   * filesystem under `blobs.dir` (default `./.stratum/blobs`), or `blobs.driver`.
+   *
+   * @example
+   * ```ts
+   * await data.blobs.put(`avatars/${user.id}.png`, bytes, { contentType: 'image/png' })
+   * ```
+   */
+  readonly blobs: BlobStore
+  /**
    * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
    * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
    * `TRANSACTION_MISUSE` there instead of deadlocking.
@@ -111,6 +125,9 @@ export interface DataLayer extends Repositories {
   /** Closes every connection; later calls do nothing. */
   close(): Promise<void>
 }
+
+/** How long the blob store's health probe may take (S3 retries included). */
+const BLOB_HEALTH_TIMEOUT_MS = 3000
 
 interface LayerState {
   closed: boolean
@@ -197,6 +214,36 @@ function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDrive
   return { cache: front, driver }
 }
 
+async function openBlobs(options: ResolvedOptions): Promise<BlobStore> {
+  const { s3, blobs } = options
+  let driver: BlobDriver
+  if (blobs.driver) driver = blobs.driver as BlobDriver
+  else if (s3) {
+    // Loaded only when configured: the AWS SDK takes a while to load.
+    const { s3BlobDriver } = await import('./storage/s3-driver.js')
+    driver = s3BlobDriver({
+      bucket: s3.bucket,
+      ...(s3.client ? { client: s3.client as never } : {}),
+      ...(s3.region ? { region: s3.region } : s3.endpoint ? { region: 'us-east-1' } : {}),
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      ...(s3.forcePathStyle === undefined ? {} : { forcePathStyle: s3.forcePathStyle }),
+      ...(s3.credentials ? { credentials: s3.credentials } : {}),
+      ...(s3.checksums ? { checksums: s3.checksums } : {}),
+      ...(s3.maxAttempts ? { maxAttempts: s3.maxAttempts } : {}),
+    })
+  } else {
+    driver = fsBlobDriver({
+      dir: resolve(blobs.dir ?? join('.stratum', 'blobs')),
+      fsync: blobs.fsync,
+    })
+  }
+  return new BlobStore(driver, {
+    prefix: blobs.prefix,
+    partSizeBytes: blobs.partSizeBytes,
+    queueSize: blobs.queueSize,
+  })
+}
+
 /**
  * Runs one part's probe with a timeout and reports status and latency; never throws.
  * `describe` turns a failure into the part's error.
@@ -260,6 +307,24 @@ async function checkCache(
   return { ...part, backend: cache.kind, stats: cache.stats() }
 }
 
+async function checkBlobs(
+  blobs: BlobStore,
+  state: LayerState,
+  timeoutMs: number,
+): Promise<BlobHealth> {
+  const part = await probe(
+    state,
+    timeoutMs,
+    'the blob store',
+    () => blobs.ping(),
+    (cause) => ({
+      code: cause instanceof StratumError ? cause.code : 'UNAVAILABLE',
+      message: `the blob store is unreachable (${cause instanceof Error ? cause.message : String(cause)})`,
+    }),
+  )
+  return { ...part, backend: blobs.kind, stats: blobs.stats() }
+}
+
 async function checkDimensions(connection: DatabaseConnection, configured: number): Promise<void> {
   const actual = await readEmbeddingDimensions(connection)
   if (actual !== undefined && actual !== configured)
@@ -316,6 +381,13 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     throw mapDatabaseError(error, 'connect')
   }
 
+  let blobs: BlobStore
+  try {
+    blobs = await openBlobs(resolved)
+  } catch (error) {
+    await connection.close().catch(() => {})
+    throw error
+  }
   const { cache, driver: cacheDriver } = openCache(resolved)
   const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
   const sessions = new SessionStore(cacheDriver, resolved.cache.prefix)
@@ -425,6 +497,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     embeddingDimensions: dimensions,
     cache,
     sessions,
+    blobs,
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)
@@ -456,17 +529,26 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       }
     },
     async health() {
-      const [database, cachePart] = await Promise.all([
+      const [database, cachePart, blobsPart] = await Promise.all([
         checkDatabase(connection, state, resolved.database.pool.connectionTimeoutMs),
         checkCache(cache, state, resolved.cache.redis.commandTimeoutMs * 4),
+        checkBlobs(blobs, state, BLOB_HEALTH_TIMEOUT_MS),
       ])
       const status =
-        database.status === 'down' ? 'down' : cachePart.status === 'down' ? 'degraded' : 'ok'
-      return { status, checkedAt: new Date(), parts: { database, cache: cachePart } }
+        database.status === 'down'
+          ? 'down'
+          : cachePart.status === 'down' || blobsPart.status === 'down'
+            ? 'degraded'
+            : 'ok'
+      return {
+        status,
+        checkedAt: new Date(),
+        parts: { database, cache: cachePart, blobs: blobsPart },
+      }
     },
     close() {
       state.closed = true
-      closing ??= Promise.all([connection.close(), cache.close()]).then(() => {})
+      closing ??= Promise.all([connection.close(), cache.close(), blobs.close()]).then(() => {})
       return closing
     },
   }

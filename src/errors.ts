@@ -6,17 +6,20 @@ import { redactSecrets } from './util/redact-secrets.js'
  *
  * - `CONFIG`: an option is missing or invalid (the message names it).
  * - `VALIDATION`: input failed its schema; `issues` lists each field path.
- * - `NOT_FOUND`: the row (or the row a foreign key points at) does not exist.
+ * - `NOT_FOUND`: the row (or the row a foreign key points at, or the blob) does not exist.
  * - `CONFLICT`: a unique constraint was violated (for example a duplicate email).
  * - `DIMENSION_MISMATCH`: the database's embedding column has another dimension than configured.
  * - `INVALID_KEY`: a cache (or blob) key is empty, too long or has unsafe characters.
- * - `UNAVAILABLE`: the database cannot be reached or refused the connection.
+ * - `UNAVAILABLE`: the database (or Redis, or the blob store) cannot be reached.
  * - `TIMEOUT`: a statement ran past its timeout and was cancelled.
  * - `SERIALIZATION_FAILURE`: a transaction lost a serialization or deadlock race; retry it.
  * - `TRANSACTION_MISUSE`: the outer data layer was used inside `data.transaction()`.
  * - `LOCKED`: an embedded database directory is open in another process.
  * - `CLOSED`: the data layer was used after `close()`.
  * - `DATABASE`: any other database error (the SQLSTATE is in `details.sqlState`).
+ * - `UNSUPPORTED`: the configured backend cannot do this (the message says which and why).
+ * - `ABORTED`: the caller's `AbortSignal` stopped the operation; nothing was written.
+ * - `STORAGE`: any other blob-store error (the backend's code is in `details`).
  */
 export type StratumErrorCode =
   | 'CONFIG'
@@ -32,6 +35,9 @@ export type StratumErrorCode =
   | 'LOCKED'
   | 'CLOSED'
   | 'DATABASE'
+  | 'UNSUPPORTED'
+  | 'ABORTED'
+  | 'STORAGE'
 
 /** One failed check of a validation: where (`path`) and why (`message`). */
 export interface ValidationIssue {

@@ -1,6 +1,7 @@
 import type { CacheStats } from './cache/cache.js'
 import type { PoolStats } from './db/connection.js'
 import type { StratumErrorCode } from './errors.js'
+import type { BlobStats } from './storage/blob-store.js'
 
 /** Status of one part of the data layer. */
 export type PartStatus = 'ok' | 'down'
@@ -26,13 +27,24 @@ export interface CacheHealth extends PartHealth {
   readonly stats: CacheStats
 }
 
+/** Health of the blob store (a HEAD on the bucket, or a look at the directory), with its counters. */
+export interface BlobHealth extends PartHealth {
+  /** `s3`, `fs`, `memory`, or a third-party driver's name. */
+  readonly backend: string
+  readonly stats: BlobStats
+}
+
 /**
- * What `data.health()` returns: `ok` when every part is; `degraded` when only the cache
- * is down (reads then go to the database); `down` when the database is. Blobs join
- * `parts` with their issue.
+ * What `data.health()` returns: `ok` when every part is; `degraded` when the cache or the
+ * blob store is down but the database is up (reads then go to the database); `down`
+ * when the database is.
  */
 export interface HealthReport {
   readonly status: 'ok' | 'degraded' | 'down'
   readonly checkedAt: Date
-  readonly parts: { readonly database: DatabaseHealth; readonly cache: CacheHealth }
+  readonly parts: {
+    readonly database: DatabaseHealth
+    readonly cache: CacheHealth
+    readonly blobs: BlobHealth
+  }
 }

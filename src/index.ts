@@ -54,7 +54,14 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
-export type { CacheHealth, DatabaseHealth, HealthReport, PartHealth, PartStatus } from './health.js'
+export type {
+  BlobHealth,
+  CacheHealth,
+  DatabaseHealth,
+  HealthReport,
+  PartHealth,
+  PartStatus,
+} from './health.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
@@ -89,6 +96,18 @@ export type {
   NewUser,
   User,
 } from './schema/index.js'
+export type {
+  BlobBody,
+  BlobHead,
+  BlobListItem,
+  BlobListOptions,
+  BlobPage,
+  BlobPutOptions,
+  BlobStats,
+  BlobStore,
+  ByteRange,
+  SignedUrlOptions,
+} from './storage/index.js'
 export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
 export type { DistanceMetric } from './vector/metrics.js'
 export type {

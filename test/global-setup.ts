@@ -11,12 +11,14 @@ declare module 'vitest' {
     postgresDescription: string
     redisUrl: string
     redisDescription: string
+    s3: import('../src/testing/local-s3.js').S3Endpoint
+    s3Description: string
   }
 }
 
 export default async function setup(project: TestProject) {
   const started = performance.now()
-  const services = await startTestServices({ postgres: true, redis: true })
+  const services = await startTestServices({ postgres: true, redis: true, s3: true })
   const postgres = services.postgres!
   try {
     for (const dimensions of TEMPLATE_DIMENSIONS)
@@ -33,5 +35,7 @@ export default async function setup(project: TestProject) {
   project.provide('postgresDescription', postgres.description)
   project.provide('redisUrl', services.redis!.url)
   project.provide('redisDescription', services.redis!.description)
+  project.provide('s3', services.s3!.s3)
+  project.provide('s3Description', services.s3!.description)
   return () => services.stop()
 }

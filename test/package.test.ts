@@ -10,12 +10,21 @@ const outDir = join(root, '.test-dist')
 
 const script = (load: string) => `
 ${load}
-const data = await createDataLayer({ embeddings: { dimensions: 8 } })
+const data = await createDataLayer({ embeddings: { dimensions: 8 }, blobs: { driver: memoryBlobDriver() } })
 const { applied } = await data.migrate()
 const user = await data.users.create({ email: 'Pkg@Example.com' })
 const schemaOk = typeof users === 'object' && users !== null
+await data.blobs.put('a/b.txt', 'blob')
+const blob = (await data.blobs.get('a/b.txt')).toString()
 await data.close()
-console.log(JSON.stringify({ applied: applied.length, email: user.email, schemaOk }))
+// The S3 driver is a separate chunk, loaded only when S3 is configured.
+const onS3 = await createDataLayer({
+  embeddings: { dimensions: 8 },
+  s3: { bucket: 'some-bucket', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } },
+})
+const s3Kind = onS3.blobs.kind
+await onS3.close()
+console.log(JSON.stringify({ applied: applied.length, email: user.email, schemaOk, blob, s3Kind }))
 `
 
 describe('the built package', () => {
@@ -28,25 +37,29 @@ describe('the built package', () => {
 
   it('works when imported as ESM, finding its shipped migrations', async () => {
     const code = script(
-      `const { createDataLayer } = await import(${JSON.stringify(join(outDir, 'index.js'))}); const { users } = await import(${JSON.stringify(join(outDir, 'schema/index.js'))})`,
+      `const { createDataLayer } = await import(${JSON.stringify(join(outDir, 'index.js'))}); const { users } = await import(${JSON.stringify(join(outDir, 'schema/index.js'))}); const { memoryBlobDriver } = await import(${JSON.stringify(join(outDir, 'storage/index.js'))})`,
     )
     const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: root })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       applied: 3,
       email: 'pkg@example.com',
       schemaOk: true,
+      blob: 'blob',
+      s3Kind: 's3',
     })
   })
 
   it('works when required as CJS, finding its shipped migrations', async () => {
     const code = `(async () => {${script(
-      `const { createDataLayer } = require(${JSON.stringify(join(outDir, 'index.cjs'))}); const { users } = require(${JSON.stringify(join(outDir, 'schema/index.cjs'))})`,
+      `const { createDataLayer } = require(${JSON.stringify(join(outDir, 'index.cjs'))}); const { users } = require(${JSON.stringify(join(outDir, 'schema/index.cjs'))}); const { memoryBlobDriver } = require(${JSON.stringify(join(outDir, 'storage/index.cjs'))})`,
     )}})().catch((e) => { console.error(e); process.exit(1) })`
     const { stdout } = await run('node', ['-e', code], { cwd: root })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       applied: 3,
       email: 'pkg@example.com',
       schemaOk: true,
+      blob: 'blob',
+      s3Kind: 's3',
     })
   })
 })

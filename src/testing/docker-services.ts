@@ -51,3 +51,45 @@ export async function startDockerRedis(): Promise<RunningService> {
     },
   }
 }
+
+/** Starts MinIO through testcontainers, with the test bucket created. @internal */
+export async function startDockerS3(): Promise<import('./local-s3.js').RunningS3> {
+  const { GenericContainer, Wait } = await import('testcontainers')
+  const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3')
+  const { TEST_BUCKET } = await import('./local-s3.js')
+  const accessKeyId = 'stratum'
+  const secretAccessKey = 'stratum-secret'
+  const container = await new GenericContainer('minio/minio:latest')
+    .withCommand(['server', '/data'])
+    .withEnvironment({ MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey })
+    .withExposedPorts(9000)
+    .withWaitStrategy(Wait.forHttp('/minio/health/live', 9000))
+    .start()
+  const endpoint = `http://${container.getHost()}:${container.getMappedPort(9000)}`
+  const s3 = {
+    endpoint,
+    bucket: TEST_BUCKET,
+    region: 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: true,
+    checksums: 'when_supported' as const,
+  }
+  const client = new S3Client({
+    endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  })
+  await client.send(new CreateBucketCommand({ Bucket: TEST_BUCKET }))
+  client.destroy()
+  return {
+    url: endpoint,
+    source: 'docker',
+    description: `MinIO in Docker on ${endpoint}`,
+    s3,
+    async stop() {
+      await container.stop()
+    },
+  }
+}

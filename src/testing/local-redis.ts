@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { childService } from './child-service.js'
 import { freePort } from './free-port.js'
 import type { RunningService } from './running-service.js'
 
@@ -45,27 +46,17 @@ export async function startLocalRedis(): Promise<RunningService> {
     ],
     { stdio: 'ignore' },
   )
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const failed = new Promise<never>((_, reject) => child.once('error', reject))
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    if (await Promise.race([ping(port), failed])) break
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL')
-      throw new Error('redis-server did not start (run scripts/install-test-services.sh)')
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  const service = childService(child, dir)
+  await service.waitUntilReady(
+    () => ping(port),
+    10_000,
+    'redis-server did not start (run scripts/install-test-services.sh)',
+  )
   return {
     url: `redis://127.0.0.1:${port}`,
     source: 'local',
     description: `redis-server on 127.0.0.1:${port} (local binary)`,
     ...(child.pid ? { pid: child.pid } : {}),
-    async stop() {
-      child.kill('SIGTERM')
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-      if (child.exitCode === null) child.kill('SIGKILL')
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: () => service.stop(),
   }
 }

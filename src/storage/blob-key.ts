@@ -1,0 +1,62 @@
+import { StratumError } from '../errors.js'
+
+/** Longest key S3 accepts, in UTF-8 bytes; every driver uses the same limit. */
+export const MAX_BLOB_KEY_BYTES = 1024
+
+// C0 and C1 control characters and DEL; S3 accepts some of them but they break URLs,
+// logs and filesystems.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+function invalid(key: string, why: string): StratumError {
+  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)
+  return new StratumError('INVALID_KEY', `Blob key ${shown} ${why}`, {
+    details: { reason: why },
+  })
+}
+
+/**
+ * The reason `key` is unsafe, or undefined when it is fine. `allowTrailingSlash` is for
+ * prefixes (`avatars/`), never for keys.
+ */
+function unsafeReason(key: string, allowTrailingSlash: boolean): string | undefined {
+  if (key.length === 0) return 'is empty'
+  if (Buffer.byteLength(key, 'utf8') > MAX_BLOB_KEY_BYTES)
+    return `is longer than ${MAX_BLOB_KEY_BYTES} bytes in UTF-8`
+  if (!key.isWellFormed()) return 'is not valid UTF-8 (it has a lone surrogate)'
+  if (CONTROL.test(key)) return 'contains a control character'
+  if (key.includes('\\')) return 'contains a backslash'
+  if (key.startsWith('/')) return 'starts with /'
+  const segments = key.split('/')
+  if (allowTrailingSlash && segments.at(-1) === '') segments.pop()
+  for (const segment of segments) {
+    if (segment === '..') return 'has a .. segment'
+    if (segment === '.') return 'has a . segment'
+    if (segment === '') return key.endsWith('/') ? 'ends with /' : 'has an empty segment (//)'
+  }
+  return undefined
+}
+
+/**
+ * Checks a blob key before any I/O, the same for every driver: UTF-8, 1 to 1,024 bytes,
+ * `/`-separated segments none of which is empty, `.` or `..`, no leading `/`, no
+ * backslash, no control character. Throws `INVALID_KEY`.
+ * @internal
+ */
+export function assertBlobKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw invalid(String(key), 'is not a string')
+  const reason = unsafeReason(key, false)
+  if (reason) throw invalid(key, reason)
+}
+
+/**
+ * Checks a key prefix (for `list` or a store's `prefix` option): empty, or a key that
+ * may end with `/`.
+ * @internal
+ */
+export function assertBlobPrefix(prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string') throw invalid(String(prefix), 'is not a string')
+  if (prefix === '') return
+  const reason = unsafeReason(prefix, true)
+  if (reason) throw invalid(prefix, `(a prefix) ${reason}`)
+}

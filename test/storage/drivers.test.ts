@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inject } from 'vitest'
+import { BlobStore, fsBlobDriver, memoryBlobDriver, s3BlobDriver } from '../../src/storage/index.js'
+import { testS3Client } from '../helpers/s3.js'
+import { blobStoreContract, uniquePrefix } from './blob-store.contract.js'
+
+const local = { signedUrls: false, verifiesSignatures: false, atomicReplace: true }
+
+blobStoreContract('memory', local, async () => {
+  const store = new BlobStore(memoryBlobDriver(), { prefix: uniquePrefix() })
+  return { store, close: () => store.close() }
+})
+
+blobStoreContract('fs', local, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stratum-blobs-'))
+  const store = new BlobStore(fsBlobDriver({ dir }))
+  return {
+    store,
+    async close() {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+})
+
+// s3rver neither checks SigV4 signatures nor replaces objects atomically (see the
+// contract's capabilities); a real endpoint given by TEST_S3_* does both.
+const isS3rver = inject('s3Description').startsWith('s3rver')
+const s3Capabilities = { signedUrls: true, verifiesSignatures: !isS3rver, atomicReplace: !isS3rver }
+
+blobStoreContract(`s3 (${inject('s3Description')})`, s3Capabilities, async () => {
+  const client = testS3Client()
+  const prefix = uniquePrefix()
+  const store = new BlobStore(s3BlobDriver({ bucket: inject('s3').bucket, client }), { prefix })
+  return {
+    store,
+    async close() {
+      const keys: string[] = []
+      for await (const item of store.listAll()) keys.push(item.key)
+      await store.deleteMany(keys)
+      await store.close()
+      client.destroy()
+    },
+  }
+})
