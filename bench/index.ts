@@ -9,6 +9,7 @@ import {
   createTemplateDatabase,
   templateName,
 } from '../src/testing/template-databases.js'
+import { benchBlobs } from './blobs.js'
 import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
@@ -16,7 +17,7 @@ import { benchL1Reads } from './l1-reads.js'
 import { benchPointReads } from './point-reads.js'
 import { benchVectorSearch } from './vector-search.js'
 
-const services = await startTestServices({ postgres: true, redis: true })
+const services = await startTestServices({ postgres: true, redis: true, s3: true })
 try {
   console.log(`# stratum-data bench (${new Date().toISOString()})`)
   console.log(services.summary.join('\n'))
@@ -44,16 +45,17 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache or BENCH_ONLY=vectors runs one half.
+    // BENCH_ONLY=cache, vectors or blobs runs one part.
     const only = process.env.BENCH_ONLY
-    if (only !== 'vectors') {
+    if (!only || only === 'cache') {
       await benchPointReads(data, url)
       const ids = await benchCachedReads(cached, data, services.redis!.url)
       await benchL1Reads(withL1, data, ids, services.redis!.url)
       await benchColdMisses(data, url, services.redis!.url)
       await benchCacheResilience(data, url)
     }
-    if (only !== 'cache') await benchVectorSearch(adminUrl)
+    if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
+    if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
   } finally {
     await Promise.all([data.close(), cached.close(), withL1.close()])
   }

@@ -112,3 +112,35 @@ export async function compareAtConcurrencies(
   }
   return rows
 }
+
+/**
+ * Times one run of `baseline` and one of `subject` per round, in alternating order,
+ * after a warm-up of each; rates are `units` per second (for example MiB/s). The ratio
+ * is the median of per-round ratios, as in {@link compareThroughput}.
+ */
+export async function compareRuns(
+  baseline: (round: number) => Promise<unknown>,
+  subject: (round: number) => Promise<unknown>,
+  options: { units: number; rounds: number },
+): Promise<Comparison> {
+  const rate = async (run: (round: number) => Promise<unknown>, round: number) => {
+    const started = performance.now()
+    await run(round)
+    return options.units / ((performance.now() - started) / 1000)
+  }
+  await rate(baseline, -1)
+  await rate(subject, -1)
+  const baselines: number[] = []
+  const subjects: number[] = []
+  const ratios: number[] = []
+  for (let round = 0; round < options.rounds; round++) {
+    const baseFirst = round % 2 === 0
+    const a = await rate(baseFirst ? baseline : subject, round)
+    const b = await rate(baseFirst ? subject : baseline, round)
+    const [base, subj] = baseFirst ? [a, b] : [b, a]
+    baselines.push(base)
+    subjects.push(subj)
+    ratios.push(subj / base)
+  }
+  return { baseline: median(baselines), subject: median(subjects), ratio: median(ratios) }
+}

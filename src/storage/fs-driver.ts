@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import { constants, createReadStream, createWriteStream } from 'node:fs'
 import {
-  type FileHandle,
+  type BigIntStats,
+  close as closeCallback,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fstat as fstatCallback,
+  open as openCallback,
+  readFile as readFileCallback,
+} from 'node:fs'
+import {
   lstat,
   mkdir,
-  open,
   readdir,
   readFile,
   realpath,
@@ -18,6 +25,7 @@ import {
 import { dirname, join, sep } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { promisify } from 'node:util'
 import { StratumError } from '../errors.js'
 import type { BlobDriver, BlobHead, BlobListItem, DriverPutOptions } from './blob-driver.js'
 import { blobAborted, blobNotFound, blobUnsupported } from './blob-errors.js'
@@ -47,6 +55,13 @@ interface Sidecar {
 }
 
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0
+const openFd = promisify(openCallback)
+const closeFd = promisify(closeCallback)
+const readFd = promisify(readFileCallback) as (fd: number) => Promise<Buffer>
+const fstatFd = promisify(fstatCallback) as (
+  fd: number,
+  options: { bigint: true },
+) => Promise<BigIntStats>
 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
@@ -142,12 +157,16 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
     if (real !== root && !real.startsWith(root + sep)) throw outside(key)
   }
 
-  /** Opens an object for reading, refusing a symbolic link at any step. */
-  const openObject = async (key: string): Promise<FileHandle> => {
+  /**
+   * Opens an object for reading, refusing a symbolic link at any step. A plain file
+   * descriptor rather than a FileHandle: read streams on a FileHandle go through its
+   * promise API and read about a fifth slower.
+   */
+  const openObject = async (key: string): Promise<number> => {
     await assertInside(key)
-    let handle: FileHandle
+    let fd: number
     try {
-      handle = await open(objectPath(key), constants.O_RDONLY | NO_FOLLOW)
+      fd = await openFd(objectPath(key), constants.O_RDONLY | NO_FOLLOW)
     } catch (error) {
       if (code(error) === 'ELOOP') throw outside(key)
       if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes(code(error) ?? ''))
@@ -155,11 +174,11 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
       throw error
     }
     // A folder opens too (it holds other keys): it is not an object.
-    if (!(await handle.stat()).isFile()) {
-      await handle.close()
+    if (!(await fstatFd(fd, { bigint: true })).isFile()) {
+      await closeFd(fd)
       throw blobNotFound(key)
     }
-    return handle
+    return fd
   }
 
   /** Creates the folders of `path` under `base` one by one, refusing symbolic links. */
@@ -197,8 +216,8 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
     }
   }
 
-  const headOf = async (key: string, handle: FileHandle): Promise<BlobHead> => {
-    const info = await handle.stat({ bigint: true })
+  const headOf = async (key: string, fd: number): Promise<BlobHead> => {
+    const info = await fstatFd(fd, { bigint: true })
     const etag = etagOf(info)
     const sidecar = await readSidecar(key, etag)
     return {
@@ -303,34 +322,34 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
       }
     },
     async get(key) {
-      const handle = await openObject(key)
+      const fd = await openObject(key)
       try {
-        return await handle.readFile()
+        return await readFd(fd)
       } finally {
-        await handle.close()
+        await closeFd(fd)
       }
     },
     async getStream(key, range) {
-      const handle = await openObject(key)
+      const fd = await openObject(key)
       try {
-        const info = await handle.stat()
-        const { start, end } = clipRange(key, range, info.size)
+        const info = await fstatFd(fd, { bigint: true })
+        const { start, end } = clipRange(key, range, Number(info.size))
         if (end < start) {
-          await handle.close()
+          await closeFd(fd)
           return Readable.from([], { objectMode: false })
         }
-        return createReadStream('', { fd: handle, start, end, autoClose: true })
+        return createReadStream('', { fd, start, end, autoClose: true })
       } catch (error) {
-        await handle.close()
+        await closeFd(fd)
         throw error
       }
     },
     async head(key) {
-      const handle = await openObject(key)
+      const fd = await openObject(key)
       try {
-        return await headOf(key, handle)
+        return await headOf(key, fd)
       } finally {
-        await handle.close()
+        await closeFd(fd)
       }
     },
     async delete(key) {
@@ -389,12 +408,12 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
     },
     async copy(from, to) {
       segmentsOf(to)
-      const handle = await openObject(from)
+      const fd = await openObject(from)
       const temp = tempPath()
       try {
-        const head = await headOf(from, handle)
+        const head = await headOf(from, fd)
         await pipeline(
-          createReadStream('', { fd: handle, autoClose: false }),
+          createReadStream('', { fd, autoClose: false }),
           createWriteStream(temp, { flags: 'wx', flush: fsync }),
         )
         await install(to, temp, {
@@ -407,13 +426,12 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
         await rm(`${temp}.json`, { force: true })
         throw error
       } finally {
-        await handle.close()
+        await closeFd(fd)
       }
     },
     async move(from, to) {
       segmentsOf(to)
-      const handle = await openObject(from)
-      await handle.close()
+      await closeFd(await openObject(from))
       const segments = to.split('/')
       try {
         await makeFolders(to, objectsDir, segments.slice(0, -1))
