@@ -1,7 +1,8 @@
 /**
  * The README's demo: stratum-data on its embedded defaults (PGlite with pgvector, in
- * memory). Creates a user, a chat and messages, stores embeddings, runs a similarity
- * search, and shows a rollback, a typed error and the health report.
+ * memory; blobs in ./.stratum/blobs). Creates a user, a chat and messages, stores
+ * embeddings, runs a similarity search, stores a file, and shows a rollback, typed
+ * errors and the health report.
  *
  * Run it with `npm run demo`.
  */
@@ -86,6 +87,20 @@ step(`Similarity search for "${question}" (scoped to Ada)`)
 const hits = await data.vectors.search({ userId: user.id, embedding: embed(question), limit: 3 })
 for (const hit of hits) console.log(`  score ${hit.score.toFixed(3)}  ${hit.content}`)
 
+step('Storing a file next to the rows (blob store: the local filesystem by default)')
+const avatarKey = `avatars/${user.id}.svg`
+const avatar =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="4" cx="4" cy="4"/></svg>'
+await data.blobs.put(avatarKey, avatar, {
+  contentType: 'image/svg+xml',
+  metadata: { 'user-id': user.id },
+})
+const head = await data.blobs.head(avatarKey)
+console.log(`  ${data.blobs.kind}: ${head.key} (${head.size} bytes, ${head.contentType})`)
+const { items: avatars } = await data.blobs.list({ prefix: 'avatars/' })
+console.log(`  listed under avatars/: ${avatars.length} object(s)`)
+await data.blobs.delete(avatarKey)
+
 step('A transaction that fails is rolled back completely')
 await data
   .transaction(async (tx) => {
@@ -103,6 +118,7 @@ step('Bad input gets a typed error with a stable code')
 for (const attempt of [
   () => data.users.create({ email: 'ADA@example.com' }),
   () => data.vectors.upsert([{ userId: user.id, content: 'short', embedding: [0.1, 0.2, 0.3] }]),
+  () => data.blobs.put('../../etc/passwd', 'nope'),
 ]) {
   try {
     await attempt()
@@ -115,7 +131,8 @@ for (const attempt of [
 step('Health')
 const health = await data.health()
 console.log(
-  `  ${health.status}: database ${health.parts.database.status} in ${health.parts.database.latencyMs.toFixed(2)} ms`,
+  `  ${health.status}: database ${health.parts.database.status} in ${health.parts.database.latencyMs.toFixed(2)} ms, ` +
+    `cache ${health.parts.cache.status}, blobs ${health.parts.blobs.status} (${health.parts.blobs.backend})`,
 )
 
 await data.close()
