@@ -225,9 +225,19 @@ const blobsSchema = z
   })
   .strict()
 
+const backupsSchema = z
+  .object({
+    prefix: z.string().min(1).max(256).default('backups/'),
+    keep: z.number().int().min(1).max(10_000).default(30),
+    maxAgeDays: z.number().positive().max(36_500).default(7),
+    pgBinDir: z.string().min(1).optional(),
+  })
+  .strict()
+
 const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
+    backups: backupsSchema.default(backupsSchema.parse({})),
     s3: s3Schema.optional(),
     blobs: blobsSchema.default(blobsSchema.parse({})),
     redisUrl: redisUrl.optional(),
@@ -463,6 +473,31 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['blobs', 'prefix'],
     kind: 'string',
     description: 'prefix in front of every blob key',
+  },
+  {
+    name: 'STRATUM_BACKUP_PREFIX',
+    path: ['backups', 'prefix'],
+    kind: 'string',
+    description: 'blob key prefix of backups (default backups/)',
+  },
+  {
+    name: 'STRATUM_BACKUP_KEEP',
+    path: ['backups', 'keep'],
+    kind: 'int',
+    description: 'backups kept, newest first (default 30)',
+  },
+  {
+    name: 'STRATUM_BACKUP_MAX_AGE_DAYS',
+    path: ['backups', 'maxAgeDays'],
+    kind: 'int',
+    description: 'backups older than this are deleted, except the newest (default 7)',
+  },
+  {
+    name: 'PG_BIN_DIR',
+    path: ['backups', 'pgBinDir'],
+    kind: 'string',
+    description:
+      'directory of pg_dump and pg_restore (default: /usr/lib/postgresql/<major>/bin, then PATH)',
   },
   {
     name: 'STRATUM_EMBEDDING_DIMENSIONS',

@@ -29,6 +29,8 @@ import { openPostgres } from './db/postgres-connection.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
+import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
+import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -120,6 +122,28 @@ export interface DataLayer extends Repositories {
   migrate(): Promise<MigrateResult>
   /** Lists applied and pending migrations. */
   migrationStatus(): Promise<MigrationStatus>
+  /**
+   * Backs the database up into the blob store (under `backups.prefix`): `pg_dump` in its
+   * custom format from one consistent snapshot on a server, the data directory on PGlite;
+   * then a manifest (size, SHA-256, row counts, server version, migration head); then
+   * retention (`backups.keep`, `backups.maxAgeDays`).
+   *
+   * @example
+   * ```ts
+   * const { key, sizeBytes, removed } = await data.backup()
+   * ```
+   */
+  backup(options?: {
+    onProgress?: (progress: TransferProgress) => void
+  }): Promise<BackupInfo & { readonly removed: readonly string[] }>
+  /** The finished backups in the blob store, newest first. */
+  backups(): Promise<BackupInfo[]>
+  /**
+   * Restores a backup into a new or empty database (`into`: a URL, created if missing) or,
+   * for a PGlite backup, a new directory. The SHA-256 is checked before the restore can
+   * commit (one transaction), and row counts after; a mismatch is `INTEGRITY`.
+   */
+  restore(key: string, options?: RestoreOptions): Promise<RestoreResult>
   /** Checks every part and reports status, latency and pool figures; never throws. */
   health(): Promise<HealthReport>
   /** Closes every connection; later calls do nothing. */
@@ -527,6 +551,40 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       } catch (error) {
         throw mapDatabaseError(error, 'migrationStatus')
       }
+    },
+    async backup(options) {
+      guard('data.backup')
+      return createBackup(
+        {
+          connection,
+          blobs,
+          databaseUrl: resolved.databaseUrl,
+          settings: resolved.backups,
+          migrationHead: async () => {
+            const { applied } = await readMigrationStatus(connection, [coreSet])
+            const last = applied.at(-1)
+            return last ? `${last.set}/${last.tag}` : null
+          },
+        },
+        options,
+      )
+    },
+    async backups() {
+      guard('data.backups')
+      return listBackups(blobs, resolved.backups.prefix)
+    },
+    async restore(key, options) {
+      guard('data.restore')
+      return restoreBackup(
+        {
+          backend: connection.kind,
+          blobs,
+          databaseUrl: resolved.databaseUrl,
+          settings: resolved.backups,
+        },
+        key,
+        options,
+      )
     },
     async health() {
       const [database, cachePart, blobsPart] = await Promise.all([

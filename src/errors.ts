@@ -20,6 +20,7 @@ import { redactSecrets } from './util/redact-secrets.js'
  * - `UNSUPPORTED`: the configured backend cannot do this (the message says which and why).
  * - `ABORTED`: the caller's `AbortSignal` stopped the operation; nothing was written.
  * - `STORAGE`: any other blob-store error (the backend's code is in `details`).
+ * - `INTEGRITY`: a backup's bytes or a restore's row counts differ from its manifest.
  */
 export type StratumErrorCode =
   | 'CONFIG'
@@ -38,6 +39,7 @@ export type StratumErrorCode =
   | 'UNSUPPORTED'
   | 'ABORTED'
   | 'STORAGE'
+  | 'INTEGRITY'
 
 /** One failed check of a validation: where (`path`) and why (`message`). */
 export interface ValidationIssue {

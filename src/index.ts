@@ -62,6 +62,8 @@ export type {
   PartHealth,
   PartStatus,
 } from './health.js'
+export type { BackupInfo, TransferProgress } from './ops/backup.js'
+export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'
 export type { FilterOperators, Where } from './repositories/filters.js'

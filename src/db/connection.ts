@@ -85,6 +85,8 @@ export interface DatabaseConnection {
   withCopyTransaction<T>(fn: (session: CopySession) => Promise<T>): Promise<T>
   /** Runs raw SQL on any session. */
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
+  /** PGlite only: the whole data directory as a gzipped tarball (its backup format). */
+  dumpDataDir?(): Promise<Blob>
   poolStats(): PoolStats
   close(): Promise<void>
 }

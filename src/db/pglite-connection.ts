@@ -86,6 +86,7 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
         }),
       ),
     withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
+    dumpDataDir: () => pglite.dumpDataDir('gzip'),
     // PGlite has no server-side statement cache to name; the name is for the server driver.
     queryPrepared: (_name, text, params) =>
       pglite.query<unknown[]>(text, params as unknown[], {
