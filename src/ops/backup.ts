@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { Transform } from 'node:stream'
 import type { DatabaseConnection } from '../db/connection.js'
 import { ConfigError, StratumError } from '../errors.js'
 import type { BlobStore } from '../storage/blob-store.js'
-import { databaseNameOf, findPgTool, pgEnvironment, toolFailed } from './pg-tools.js'
+import { databaseNameOf, findPgTool, runPgTool } from './pg-tools.js'
 import { countTableRows } from './table-counts.js'
 
 /** Where backups go and how many are kept. */
@@ -110,25 +109,19 @@ async function dumpServer(
         [],
       )) as [{ snapshot: string }]
       const tables = await countTableRows(query)
-      const child = spawn(
+      const dump = runPgTool(
         pgDump,
         ['--format=custom', '--compress=6', `--snapshot=${snapshot}`, '--no-password'],
-        { env: pgEnvironment(databaseUrl), stdio: ['ignore', 'pipe', 'pipe'] },
+        databaseUrl,
+        { stdin: 'ignore', stdout: 'pipe' },
       )
-      let stderr = ''
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-      })
-      const exited = new Promise<number | null>((resolve, reject) => {
-        child.once('error', reject)
-        child.once('close', (code) => resolve(code))
-      })
+      const { child, exited } = dump
       const hashed = hashingStream(async () => {
         const code = await exited
-        if (code !== 0) throw toolFailed('pg_dump', code, stderr)
+        if (code !== 0) throw dump.failure(code)
       })
-      child.stdout.pipe(hashed.stream)
-      child.stdout.once('error', (error) => hashed.stream.destroy(error))
+      child.stdout!.pipe(hashed.stream)
+      child.stdout!.once('error', (error) => hashed.stream.destroy(error))
       try {
         await blobs.put(key, hashed.stream, {
           contentType: 'application/octet-stream',
@@ -138,7 +131,7 @@ async function dumpServer(
       } catch (error) {
         child.kill('SIGTERM')
         const code = await exited.catch(() => null)
-        if (code !== 0 && code !== null && stderr) throw toolFailed('pg_dump', code, stderr)
+        if (code !== 0 && code !== null) throw dump.failure(code)
         throw error
       }
       return {

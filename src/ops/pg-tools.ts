@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -85,4 +85,40 @@ export function toolFailed(tool: string, exitCode: number | null, stderr: string
   return new StratumError('DATABASE', `${tool} failed (exit ${exitCode}): ${lines}`, {
     details: { tool, exitCode },
   })
+}
+
+/** A running pg_dump / pg_restore: its process, its exit, and what it said on stderr. @internal */
+export interface RunningTool<C extends ChildProcess = ChildProcess> {
+  readonly child: C
+  /** Resolves to the exit code when the process has closed its streams. */
+  readonly exited: Promise<number | null>
+  /** A `DATABASE` error with the tool's last stderr lines when it exited non-zero. */
+  failure(code: number | null): StratumError
+}
+
+/**
+ * Spawns a Postgres client tool against `url` (credentials in the environment), with
+ * stdout and stdin as `stdio` says and stderr collected for the error message.
+ * @internal
+ */
+export function runPgTool(
+  binary: string,
+  args: readonly string[],
+  url: string,
+  stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' },
+): RunningTool {
+  const child = spawn(binary, [...args], {
+    env: pgEnvironment(url),
+    stdio: [stdio.stdin, stdio.stdout, 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve(code))
+  })
+  const tool = binary.split('/').at(-1) ?? binary
+  return { child, exited, failure: (code) => toolFailed(tool, code, stderr) }
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { Transform } from 'node:stream'
@@ -15,7 +14,7 @@ import {
   readManifest,
   type TransferProgress,
 } from './backup.js'
-import { databaseNameOf, findPgTool, pgEnvironment, toolFailed } from './pg-tools.js'
+import { databaseNameOf, findPgTool, runPgTool } from './pg-tools.js'
 import { countMismatches, countTableRows, type Query } from './table-counts.js'
 
 /** Where to restore to and how to report. */
@@ -148,7 +147,7 @@ async function restoreServer(
         { details: { tables: existing.length } },
       )
     const pgRestore = await findPgTool('pg_restore', major, context.settings.pgBinDir)
-    const child = spawn(
+    const restore = runPgTool(
       pgRestore,
       [
         '--no-owner',
@@ -159,28 +158,22 @@ async function restoreServer(
         '--dbname',
         databaseNameOf(target),
       ],
-      { env: pgEnvironment(target), stdio: ['pipe', 'ignore', 'pipe'] },
+      target,
+      { stdin: 'pipe', stdout: 'ignore' },
     )
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (code) => resolve(code))
-    })
+    const { child, exited } = restore
     const source = await context.blobs.getStream(manifest.key)
     const verify = verifyingStream(manifest.sha256, (bytes) =>
       options.onProgress?.({ phase: 'download', bytes, totalBytes: manifest.sizeBytes }),
     )
-    const fed = pipeline(source, verify, child.stdin).catch((error: unknown) => {
+    const fed = pipeline(source, verify, child.stdin!).catch((error: unknown) => {
       child.kill('SIGTERM')
       throw error
     })
     const [feeding, code] = await Promise.allSettled([fed, exited])
     if (feeding.status === 'rejected') throw feeding.reason
     if (code.status === 'rejected') throw code.reason
-    if (code.value !== 0) throw toolFailed('pg_restore', code.value, stderr)
+    if (code.value !== 0) throw restore.failure(code.value)
     const tables = await withClient(target, (client) => countTableRows(queryOf(client)))
     const mismatches = countMismatches(manifest.tables, tables)
     if (mismatches.length > 0)
