@@ -1,19 +1,33 @@
 import { defineConfig } from 'tsup'
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    'schema/index': 'src/schema/index.ts',
-    'cache/index': 'src/cache/index.ts',
-    'storage/index': 'src/storage/index.ts',
-  },
-  format: ['esm', 'cjs'],
+const shared = {
   dts: true,
   sourcemap: true,
-  clean: true,
   target: 'node20',
   splitting: true,
   treeshake: true,
   // import.meta.url in the CJS build: the shipped migrations are found from it.
   shims: true,
-})
+} as const
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: {
+      index: 'src/index.ts',
+      'schema/index': 'src/schema/index.ts',
+      'cache/index': 'src/cache/index.ts',
+      'storage/index': 'src/storage/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    clean: true,
+  },
+  {
+    // The `stratum` binary: ESM only (it awaits at top level), no declarations.
+    ...shared,
+    entry: { 'cli/main': 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+  },
+])

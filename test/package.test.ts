@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,5 +61,16 @@ describe('the built package', () => {
       blob: 'blob',
       s3Kind: 's3',
     })
+  })
+
+  it('ships the stratum binary that package.json names', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      bin: { stratum: string }
+    }
+    expect(pkg.bin.stratum).toBe('./dist/cli/main.js')
+    const built = join(outDir, 'cli', 'main.js')
+    expect((await readFile(built, 'utf8')).startsWith('#!/usr/bin/env node')).toBe(true)
+    const { stdout } = await run('node', [built, '--help'], { cwd: root })
+    expect(stdout).toMatch(/Usage: stratum/)
   })
 })

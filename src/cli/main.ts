@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * The `stratum` command. Configuration comes from the same environment variables as
+ * `createDataLayer.fromEnv()` (DATABASE_URL, REDIS_URL, S3_BUCKET, ...). Exit codes: see
+ * `EXIT` in output.ts.
+ */
+import { Command, CommanderError } from 'commander'
+import { createDataLayer, type DataLayer } from '../data-layer.js'
+import {
+  backupCommand,
+  backupsCommand,
+  databaseDown,
+  healthCommand,
+  migrateCommand,
+  restoreCommand,
+  statusCommand,
+} from './commands.js'
+import { createOutput, EXIT, type Output, reportError } from './output.js'
+
+async function withDataLayer(
+  json: boolean,
+  run: (data: DataLayer, output: Output) => Promise<number>,
+  onOpenFailure?: (error: unknown, output: Output) => number | undefined,
+): Promise<number> {
+  const output = createOutput(json)
+  let data: DataLayer | undefined
+  try {
+    data = await createDataLayer.fromEnv()
+  } catch (error) {
+    return onOpenFailure?.(error, output) ?? reportError(output, error)
+  }
+  try {
+    return await run(data, output)
+  } catch (error) {
+    return reportError(output, error)
+  } finally {
+    await data?.close().catch(() => {})
+  }
+}
+
+function program(setExit: (code: number) => void): Command {
+  const root = new Command('stratum')
+    .description('Operate a stratum-data database: migrations, health, backups and restores.')
+    .option('--json', 'print one JSON document on stdout instead of text')
+    .addHelpText(
+      'after',
+      '\nConfiguration: the environment variables of createDataLayer.fromEnv() (DATABASE_URL, REDIS_URL, S3_BUCKET, ...).\n' +
+        'Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 health degraded, 4 health down.',
+    )
+    .exitOverride()
+  const json = () => Boolean(root.opts().json)
+  const action =
+    <A extends unknown[]>(
+      run: (data: DataLayer, output: Output, ...args: A) => Promise<number>,
+      onOpenFailure?: (error: unknown, output: Output) => number | undefined,
+    ) =>
+    async (...args: A) => {
+      setExit(
+        await withDataLayer(json(), (data, output) => run(data, output, ...args), onOpenFailure),
+      )
+    }
+
+  root
+    .command('migrate')
+    .description('apply pending migrations (safe to run from several processes at once)')
+    .option('--dry-run', 'list the pending migrations without applying them')
+    .action(async (options: { dryRun?: boolean }) =>
+      action((data, output) => migrateCommand(data, output, Boolean(options.dryRun)))(),
+    )
+  root
+    .command('status')
+    .description('applied and pending migrations, extension versions, indexes')
+    .action(action(statusCommand))
+  root
+    .command('health')
+    .description('check the database, cache and blob store (exit 0 ok, 3 degraded, 4 down)')
+    .action(action(healthCommand, databaseDown))
+  root
+    .command('backup')
+    .description('back the database up into the blob store, then apply retention')
+    .action(action(backupCommand))
+  root
+    .command('backups')
+    .description('list the finished backups, newest first')
+    .action(action(backupsCommand))
+  root
+    .command('restore')
+    .description('restore a backup into a new or empty database (or directory, for PGlite)')
+    .argument('<backup>', 'the backup key, as `stratum backups` lists it')
+    .option('--into <target>', 'database URL (created if missing) or, for PGlite, a directory')
+    .action(async (key: string, options: { into?: string }) =>
+      action((data, output) => restoreCommand(data, output, key, options.into))(),
+    )
+  return root
+}
+
+let exitCode: number = EXIT.ok
+try {
+  await program((code) => {
+    exitCode = code
+  }).parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end here with code 0; unknown commands and options with 1.
+    exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage
+  } else {
+    exitCode = reportError(createOutput(process.argv.includes('--json')), error)
+  }
+}
+process.exitCode = exitCode

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { freePort } from '../../src/testing/free-port.js'
+import { createEmptyDatabase, dropDatabase } from '../../src/testing/template-databases.js'
+import { uniquePrefix } from '../storage/blob-store.contract.js'
+
+const run = promisify(execFile)
+const root = join(import.meta.dirname, '..', '..')
+
+interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const outDir = join(root, '.test-cli')
+
+/** Runs the built `stratum` binary (what package.json's `bin` points at) in a child process. */
+async function stratum(args: string[], env: Record<string, string>): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(outDir, 'cli', 'main.js'), ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 },
+    )
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string }
+    if (typeof e.code !== 'number') throw error
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+const json = (result: CliResult) => JSON.parse(result.stdout) as Record<string, unknown>
+
+describe('the stratum CLI, against real Postgres, Redis and S3', () => {
+  const adminUrl = inject('postgresUrl')
+  const s3 = inject('s3')
+  let env: Record<string, string>
+  const databases: string[] = []
+  beforeAll(async () => {
+    await run('npx', ['tsup', '--no-dts', '--format', 'esm', '--out-dir', outDir], { cwd: root })
+    const empty = await createEmptyDatabase(adminUrl)
+    databases.push(empty.name)
+    env = {
+      DATABASE_URL: empty.url,
+      REDIS_URL: inject('redisUrl'),
+      STRATUM_CACHE_PREFIX: `cli-${randomUUID()}:`,
+      S3_BUCKET: s3.bucket,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_CHECKSUMS: s3.checksums,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      STRATUM_BLOB_PREFIX: uniquePrefix(),
+      STRATUM_EMBEDDING_DIMENSIONS: '384',
+    }
+  })
+  afterAll(async () => {
+    await Promise.all(databases.map((name) => dropDatabase(adminUrl, name)))
+    await rm(outDir, { recursive: true, force: true })
+  })
+
+  it('prints help for every command, exit 0; an unknown command is exit 2', async () => {
+    for (const command of [
+      [],
+      ['migrate'],
+      ['status'],
+      ['health'],
+      ['backup'],
+      ['backups'],
+      ['restore'],
+    ]) {
+      const result = await stratum([...command, '--help'], env)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/Usage: stratum/)
+    }
+    expect((await stratum(['frobnicate'], env)).code).toBe(2)
+    expect((await stratum(['restore'], env)).code).toBe(2) // missing argument
+  })
+
+  it('migrate --dry-run lists pending migrations, migrate applies them, again applies nothing', async () => {
+    const dry = await stratum(['--json', 'migrate', '--dry-run'], env)
+    expect(dry.code).toBe(0)
+    expect(json(dry)).toEqual({
+      dryRun: true,
+      pending: expect.arrayContaining([expect.stringMatching(/^core\//)]),
+    })
+    const pending = (json(dry).pending as string[]).length
+    expect(pending).toBeGreaterThanOrEqual(3)
+    const applied = await stratum(['--json', 'migrate'], env)
+    expect(applied.code).toBe(0)
+    expect((json(applied).applied as string[]).length).toBe(pending)
+    const again = await stratum(['migrate'], env)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/Up to date/)
+  })
+
+  it('status reports migrations, extensions and indexes', async () => {
+    const result = await stratum(['--json', 'status'], env)
+    expect(result.code).toBe(0)
+    const status = json(result) as {
+      backend: string
+      migrations: { applied: unknown[]; pending: unknown[] }
+      extensions: { name: string; version: string }[]
+      indexes: { table: string; name: string }[]
+    }
+    expect(status.backend).toBe('postgres')
+    expect(status.migrations.pending).toEqual([])
+    expect(status.extensions.map((e) => e.name)).toContain('vector')
+    expect(status.indexes.some((i) => i.table === 'chat_vectors')).toBe(true)
+  })
+
+  it('health exits 0 when all is up, 3 when Redis is down, 4 when the database is', async () => {
+    const ok = await stratum(['--json', 'health'], env)
+    expect(ok.code).toBe(0)
+    expect(json(ok)).toMatchObject({
+      status: 'ok',
+      parts: { database: { status: 'ok' }, cache: { backend: 'redis' }, blobs: { backend: 's3' } },
+    })
+    const deadRedis = await stratum(['--json', 'health'], {
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    })
+    expect(deadRedis.code).toBe(3)
+    expect(json(deadRedis)).toMatchObject({
+      status: 'degraded',
+      parts: { cache: { status: 'down' } },
+    })
+    const human = await stratum(['health'], env)
+    expect(human.stdout).toMatch(/Status: ok/)
+    // An unreachable database is a `down` report (exit 4) for health...
+    const port = await freePort()
+    const deadUrl = `postgres://u:secret-pw@127.0.0.1:${port}/x`
+    const deadDb = await stratum(['--json', 'health'], { ...env, DATABASE_URL: deadUrl })
+    expect(deadDb.code).toBe(4)
+    expect(json(deadDb)).toMatchObject({ status: 'down', error: { code: 'UNAVAILABLE' } })
+    expect(deadDb.stdout).not.toContain('secret-pw')
+    // ...and a failure (exit 1, the error as JSON) for every other command.
+    const deadStatus = await stratum(['--json', 'status'], { ...env, DATABASE_URL: deadUrl })
+    expect(deadStatus.code).toBe(1)
+    expect(json(deadStatus)).toMatchObject({ error: { code: 'UNAVAILABLE' } })
+    expect(deadStatus.stdout).not.toContain('secret-pw')
+  })
+
+  it('backup, backups and restore round-trip the data into a new database', async () => {
+    const seeded = new pg.Client({ connectionString: env.DATABASE_URL })
+    await seeded.connect()
+    await seeded.query(`INSERT INTO users (email, first_name) VALUES ('cli@example.com', 'Cli')`)
+    await seeded.end()
+
+    const backup = await stratum(['--json', 'backup'], env)
+    expect(backup.code).toBe(0)
+    const info = json(backup) as { key: string; sizeBytes: number; tables: Record<string, number> }
+    expect(info.tables['public.users']).toBe(1)
+    const list = await stratum(['--json', 'backups'], env)
+    expect((JSON.parse(list.stdout) as { key: string }[]).map((b) => b.key)).toContain(info.key)
+
+    const intoName = `cli_restore_${randomUUID().replace(/-/g, '').slice(0, 10)}`
+    databases.push(intoName)
+    const into = new URL(adminUrl)
+    into.pathname = `/${intoName}`
+    const restored = await stratum(['--json', 'restore', info.key, '--into', into.toString()], env)
+    expect(restored.code).toBe(0)
+    expect(json(restored)).toMatchObject({ created: true, tables: info.tables })
+
+    const again = await stratum(['--json', 'restore', info.key, '--into', into.toString()], env)
+    expect(again.code).toBe(1)
+    expect(json(again)).toMatchObject({ error: { code: 'CONFLICT' } })
+    const missing = await stratum(['restore', 'backups/nope.dump', '--into', into.toString()], env)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/NOT_FOUND/)
+  })
+
+  it('exits 2 on bad configuration, naming the variable', async () => {
+    const result = await stratum(['--json', 'status'], { ...env, DATABASE_POOL_MAX: 'lots' })
+    expect(result.code).toBe(2)
+    expect(json(result)).toMatchObject({
+      error: { code: 'CONFIG', message: expect.stringContaining('DATABASE_POOL_MAX') },
+    })
+  })
+})
