@@ -238,6 +238,20 @@ const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),
+    erasure: z
+      .object({
+        /** Blob prefixes holding one user's objects; `{userId}` is replaced. */
+        blobPrefixes: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((p) => p.includes('{userId}'), 'must contain {userId}'),
+          )
+          .default(['users/{userId}/']),
+      })
+      .strict()
+      .default({ blobPrefixes: ['users/{userId}/'] }),
     s3: s3Schema.optional(),
     blobs: blobsSchema.default(blobsSchema.parse({})),
     redisUrl: redisUrl.optional(),

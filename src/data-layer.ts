@@ -30,6 +30,7 @@ import { assertOutsideTransaction, runInTransactionContext } from './db/transact
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
+import { eraseUser } from './ops/erase-user.js'
 import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
@@ -489,6 +490,22 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     return result
   }
 
+  const eraseUserEverywhere = (userId: string) =>
+    eraseUser(
+      {
+        db: connection.db,
+        cache,
+        sessions,
+        blobs,
+        blobPrefixes: resolved.erasure.blobPrefixes,
+        transaction: (fn) =>
+          connection.db.transaction((tx) =>
+            runInTransactionContext(connection, () => fn(tx as StratumTransaction)),
+          ),
+      },
+      userId,
+    )
+
   const rootContext: RepositoryContext = {
     executor: connection.db,
     inTransaction: false,
@@ -502,6 +519,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       assertOpen(state, operation)
       assertOutsideTransaction(connection, operation)
     },
+    eraseUser: eraseUserEverywhere,
     transaction: (fn) => runTransaction(fn),
   }
 

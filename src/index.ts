@@ -63,6 +63,7 @@ export type {
   PartStatus,
 } from './health.js'
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
+export type { ErasureReport } from './ops/erase-user.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'

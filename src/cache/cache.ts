@@ -523,6 +523,19 @@ export class Cache {
     }
   }
 
+  /**
+   * Removes every trace of `keys` and of the groups `groups` (their members too), for
+   * erasure: first an ordinary invalidation (so no fill in flight can store and other
+   * processes' L1 tiers drop them), then the values, fences and leases themselves. A
+   * group's members are found with a prefix scan, so keep `groups` few.
+   */
+  async purge(keys: readonly string[], groups: readonly string[] = []): Promise<void> {
+    await this.invalidate([...keys, ...groups])
+    const full = [...keys, ...groups].map((k) => this.#key(k))
+    await this.#driver.delete(full.flatMap((k) => [k, k + FENCE_SUFFIX, k + LEASE_SUFFIX]))
+    for (const group of groups) await this.#driver.deleteByPrefix(`${this.#key(group)}@`)
+  }
+
   /** Tells the other processes' L1 tiers to drop `full` keys (no-op without an L1). */
   #publish(full: readonly string[]): void {
     if (!this.#l1) return

@@ -1,5 +1,6 @@
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
+import type { ErasureReport } from '../ops/erase-user.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
 
 /**
@@ -27,6 +28,8 @@ export interface RepositoryContext {
   readonly fullTextLanguage: string
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */
   readonly assertUsable: (operation: string) => void
+  /** Erases a user everywhere (rows, cache, sessions, blobs); absent inside transactions. */
+  readonly eraseUser?: (userId: string) => Promise<ErasureReport>
   /** Runs `fn` in a transaction (a savepoint when already in one) with a context bound to it. */
   readonly transaction: <T>(fn: (context: RepositoryContext) => Promise<T>) => Promise<T>
 }

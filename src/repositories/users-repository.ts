@@ -1,8 +1,10 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
 import type { Executor } from '../db/connection.js'
+import { StratumError } from '../errors.js'
+import type { ErasureReport } from '../ops/erase-user.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
-import { emailField } from '../schema/fields.js'
+import { emailField, uuidField } from '../schema/fields.js'
 import { type User, users } from '../schema/users.js'
 import {
   chatEntityKey,
@@ -24,6 +26,31 @@ import { validate } from './validate.js'
  * ```
  */
 export class UsersRepository extends Repository<typeof users> {
+  /**
+   * Erases the user everywhere, the right to be forgotten in one call: the user's rows
+   * (chats, messages and vectors cascade) in one transaction, every cache key that named
+   * them, their sessions, and the blobs under the user's prefixes (`erasure.blobPrefixes`,
+   * default `users/{userId}/`). Returns what it removed; safe to run again after a failure.
+   * Not available inside `data.transaction()` (it runs its own).
+   *
+   * @example
+   * ```ts
+   * const report = await data.users.erase(user.id)
+   * // { rows: { users: 1, chats: 3, messages: 120, vectors: 120 }, sessions: 2, blobs: [...] }
+   * ```
+   */
+  async erase(userId: string): Promise<ErasureReport> {
+    this.context.assertUsable('users.erase')
+    const id = validate(uuidField, userId, 'users.erase')
+    const erase = this.context.eraseUser
+    if (!erase)
+      throw new StratumError(
+        'TRANSACTION_MISUSE',
+        'users.erase runs in a transaction of its own: call it on data.users, outside data.transaction()',
+      )
+    return erase(id)
+  }
+
   /** The user with this email (any case), or null. */
   async findByEmail(email: string): Promise<User | null> {
     const normalized = validate(emailField, email, 'users.findByEmail')

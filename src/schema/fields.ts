@@ -70,3 +70,6 @@ export const embeddingField = (dimensions: number) =>
         }
       }
     })
+
+/** A UUID, as every primary key of the core tables is. */
+export const uuidField = z.uuid()
