@@ -237,6 +237,11 @@ const backupsSchema = z
 const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
+    /**
+     * A URL with DDL rights for migrations, index builds, backups and restores, when
+     * `databaseUrl` connects as an application role without them (`stratum roles`).
+     */
+    adminUrl: postgresUrl.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),
     erasure: z
       .object({
@@ -284,6 +289,13 @@ const optionsSchema = z
         code: 'custom',
         message: 'give only one of redisUrl, cache.redis.client',
         path: ['redisUrl'],
+      })
+    }
+    if (o.adminUrl && !o.databaseUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'adminUrl needs databaseUrl (the application connection)',
+        path: ['adminUrl'],
       })
     }
     const blobBackends = [
@@ -352,6 +364,13 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['databaseUrl'],
     kind: 'string',
     description: 'Postgres server URL; unset means embedded PGlite',
+  },
+  {
+    name: 'DATABASE_ADMIN_URL',
+    path: ['adminUrl'],
+    kind: 'string',
+    description:
+      'URL with DDL rights for migrations, index builds and backups (DATABASE_URL then runs queries only)',
   },
   {
     name: 'STRATUM_DATA_DIR',

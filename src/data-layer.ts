@@ -13,6 +13,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './config.js'
+import { type AdminConnection, adminConnection } from './db/admin-connection.js'
 import type { DatabaseConnection, StratumDatabase, StratumTransaction } from './db/connection.js'
 import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
 import { mapDatabaseError, mapIfDatabaseError } from './db/map-database-error.js'
@@ -32,6 +33,7 @@ import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth 
 import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
 import { eraseUser } from './ops/erase-user.js'
 import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
+import { applyRoles, type RolesOptions, type RolesPlan } from './ops/roles.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -145,6 +147,18 @@ export interface DataLayer extends Repositories {
    * commit (one transaction), and row counts after; a mismatch is `INTEGRITY`.
    */
   restore(key: string, options?: RestoreOptions): Promise<RestoreResult>
+  /**
+   * Creates or updates (idempotently, from the admin connection) an application role
+   * with only DML rights on the library's tables and sequences and a read-only role;
+   * with `apply: false` it only returns the statements (passwords masked). Server only.
+   *
+   * @example
+   * ```ts
+   * await data.roles({ apply: true, app: { name: 'myapp', password: process.env.APP_DB_PASSWORD } })
+   * // then: createDataLayer({ databaseUrl: appRoleUrl, adminUrl: ownerUrl })
+   * ```
+   */
+  roles(options?: RolesOptions & { apply?: boolean }): Promise<RolesPlan>
   /** Checks every part and reports status, latency and pool figures; never throws. */
   health(): Promise<HealthReport>
   /** Closes every connection; later calls do nothing. */
@@ -171,6 +185,7 @@ function assertOpen(state: LayerState, operation: string): void {
 function buildRepositories(
   context: RepositoryContext,
   connection?: DatabaseConnection,
+  ddl?: AdminConnection,
 ): Repositories {
   const definitions = new WeakMap<PgTable, TableDefinition>()
   const repositories = new WeakMap<PgTable, Repository<PgTable>>()
@@ -178,7 +193,7 @@ function buildRepositories(
     users: new UsersRepository(context, CORE_DEFINITIONS.users),
     chats: new ChatsRepository(context, CORE_DEFINITIONS.chats),
     messages: new MessagesRepository(context, CORE_DEFINITIONS.messages),
-    vectors: new VectorStore(context, connection),
+    vectors: new VectorStore(context, connection, ddl),
     repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T> {
       if (!schemas) {
         const cached = repositories.get(table)
@@ -414,6 +429,23 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     throw error
   }
   const { cache, driver: cacheDriver } = openCache(resolved)
+  const adminUrl = resolved.adminUrl
+  const admin = adminConnection(
+    connection,
+    resolved.databaseUrl,
+    adminUrl
+      ? {
+          url: adminUrl,
+          open: async () =>
+            openPostgres({
+              url: adminUrl,
+              pool: { ...resolved.database.pool, max: 2, min: 0 },
+              tls: resolved.database.tls,
+              onIdleError: () => {},
+            }),
+        }
+      : undefined,
+  )
   const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
   const sessions = new SessionStore(cacheDriver, resolved.cache.prefix)
   const state: LayerState = { closed: false }
@@ -533,7 +565,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   let closing: Promise<void> | undefined
 
   const layer: DataLayer = {
-    ...buildRepositories(rootContext, connection),
+    ...buildRepositories(rootContext, connection, admin),
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,
@@ -555,7 +587,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     async migrate() {
       guard('data.migrate')
       try {
-        const result = await applyMigrations(connection, [coreSet])
+        const result = await applyMigrations(admin, [coreSet])
         await checkDimensions(connection, dimensions)
         return result
       } catch (error) {
@@ -565,7 +597,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     async migrationStatus() {
       guard('data.migrationStatus')
       try {
-        return await readMigrationStatus(connection, [coreSet])
+        return await readMigrationStatus(admin, [coreSet])
       } catch (error) {
         throw mapDatabaseError(error, 'migrationStatus')
       }
@@ -574,12 +606,12 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       guard('data.backup')
       return createBackup(
         {
-          connection,
+          connection: admin,
           blobs,
-          databaseUrl: resolved.databaseUrl,
+          databaseUrl: admin.url,
           settings: resolved.backups,
           migrationHead: async () => {
-            const { applied } = await readMigrationStatus(connection, [coreSet])
+            const { applied } = await readMigrationStatus(admin, [coreSet])
             const last = applied.at(-1)
             return last ? `${last.set}/${last.tag}` : null
           },
@@ -597,12 +629,28 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
         {
           backend: connection.kind,
           blobs,
-          databaseUrl: resolved.databaseUrl,
+          databaseUrl: admin.url,
           settings: resolved.backups,
         },
         key,
         options,
       )
+    },
+    async roles(options = {}) {
+      guard('data.roles')
+      if (connection.kind !== 'postgres')
+        throw new StratumError(
+          'UNSUPPORTED',
+          'roles need a PostgreSQL server: PGlite has a single user and no login roles',
+        )
+      try {
+        return await admin.withMigrationLock(async (session) => {
+          const [row] = await session.query<{ name: string }>('SELECT current_database() AS name')
+          return applyRoles(session, row!.name, options, options.apply ?? false)
+        })
+      } catch (error) {
+        throw mapIfDatabaseError(error, 'roles')
+      }
     },
     async health() {
       const [database, cachePart, blobsPart] = await Promise.all([
@@ -624,7 +672,12 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     },
     close() {
       state.closed = true
-      closing ??= Promise.all([connection.close(), cache.close(), blobs.close()]).then(() => {})
+      closing ??= Promise.all([
+        connection.close(),
+        admin.close(),
+        cache.close(),
+        blobs.close(),
+      ]).then(() => {})
       return closing
     },
   }

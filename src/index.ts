@@ -65,6 +65,7 @@ export type {
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
 export type { ErasureReport } from './ops/erase-user.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
+export type { RoleSpec, RolesOptions, RolesPlan } from './ops/roles.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'
 export type { FilterOperators, Where } from './repositories/filters.js'

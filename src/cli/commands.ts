@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { DataLayer } from '../data-layer.js'
-import { isStratumError } from '../errors.js'
+import { ConfigError, isStratumError } from '../errors.js'
 import type { HealthReport } from '../health.js'
 import { EXIT, type Output } from './output.js'
 import { transferBar } from './progress.js'
@@ -152,4 +152,42 @@ export async function restoreCommand(data: DataLayer, output: Output, key: strin
   } finally {
     bar.stop()
   }
+}
+
+/** Options of `stratum roles`. */
+export interface RolesCommandOptions {
+  apply?: boolean
+  appRole?: string
+  readonlyRole?: string
+  appPasswordEnv?: string
+  readonlyPasswordEnv?: string
+}
+
+/**
+ * `stratum roles [--apply]`: prints (or applies) the statements that create the app and
+ * read-only roles. Passwords come from environment variables named by the options,
+ * never from the command line.
+ */
+export async function rolesCommand(data: DataLayer, output: Output, options: RolesCommandOptions) {
+  const password = (variable: string | undefined) => {
+    if (!variable) return {}
+    const value = process.env[variable]
+    if (!value) throw new ConfigError(`${variable} (named by a --*-password-env option) is not set`)
+    return { password: value }
+  }
+  const plan = await data.roles({
+    apply: Boolean(options.apply),
+    app: { name: options.appRole ?? 'stratum_app', ...password(options.appPasswordEnv) },
+    readonly: {
+      name: options.readonlyRole ?? 'stratum_readonly',
+      ...password(options.readonlyPasswordEnv),
+    },
+  })
+  output.result(plan, (p) => [
+    p.applied
+      ? `Applied roles ${p.app} (DML only) and ${p.readonly} (read only):`
+      : `Would apply (run with --apply):`,
+    ...p.statements.map((s) => `  ${s};`),
+  ])
+  return EXIT.ok
 }

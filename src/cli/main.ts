@@ -12,7 +12,9 @@ import {
   databaseDown,
   healthCommand,
   migrateCommand,
+  type RolesCommandOptions,
   restoreCommand,
+  rolesCommand,
   statusCommand,
 } from './commands.js'
 import { createOutput, EXIT, type Output, reportError } from './output.js'
@@ -40,7 +42,9 @@ async function withDataLayer(
 
 function program(setExit: (code: number) => void): Command {
   const root = new Command('stratum')
-    .description('Operate a stratum-data database: migrations, health, backups and restores.')
+    .description(
+      'Operate a stratum-data database: migrations, health, backups and restores, roles.',
+    )
     .option('--json', 'print one JSON document on stdout instead of text')
     .addHelpText(
       'after',
@@ -90,6 +94,20 @@ function program(setExit: (code: number) => void): Command {
     .option('--into <target>', 'database URL (created if missing) or, for PGlite, a directory')
     .action(async (key: string, options: { into?: string }) =>
       action((data, output) => restoreCommand(data, output, key, options.into))(),
+    )
+  root
+    .command('roles')
+    .description('print, or with --apply create, an app role (DML only) and a read-only role')
+    .option('--apply', 'run the statements (from DATABASE_ADMIN_URL, or DATABASE_URL)')
+    .option('--app-role <name>', 'name of the application role', 'stratum_app')
+    .option('--readonly-role <name>', 'name of the read-only role', 'stratum_readonly')
+    .option('--app-password-env <variable>', 'environment variable holding the app role password')
+    .option(
+      '--readonly-password-env <variable>',
+      'environment variable holding the read-only password',
+    )
+    .action(async (options: RolesCommandOptions) =>
+      action((data, output) => rolesCommand(data, output, options))(),
     )
   return root
 }

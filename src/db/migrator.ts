@@ -73,7 +73,7 @@ function fill(statement: string, parameters: Readonly<Record<string, string>> = 
  * @internal
  */
 export async function applyMigrations(
-  connection: DatabaseConnection,
+  connection: Pick<DatabaseConnection, 'withMigrationLock'>,
   sets: readonly MigrationSet[],
 ): Promise<MigrateResult> {
   return connection.withMigrationLock(async (session) => {
@@ -125,7 +125,7 @@ export async function applyMigrations(
  * @internal
  */
 export async function readMigrationStatus(
-  connection: DatabaseConnection,
+  connection: Pick<DatabaseConnection, 'query'>,
   sets: readonly MigrationSet[],
 ): Promise<MigrationStatus> {
   const applied = await readApplied(connection)

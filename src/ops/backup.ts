@@ -47,7 +47,10 @@ export interface TransferProgress {
 
 /** What the backup needs from the data layer. @internal */
 export interface BackupContext {
-  readonly connection: DatabaseConnection
+  readonly connection: Pick<
+    DatabaseConnection,
+    'kind' | 'query' | 'withReadTransaction' | 'dumpDataDir'
+  >
   readonly blobs: BlobStore
   readonly databaseUrl?: string | undefined
   readonly settings: BackupSettings
@@ -78,7 +81,7 @@ function hashingStream(beforeEnd: () => Promise<void>) {
 }
 
 async function serverMajor(
-  connection: DatabaseConnection,
+  connection: Pick<DatabaseConnection, 'query'>,
 ): Promise<{ major: number; version: string }> {
   const [row] = await connection.query<{ num: string; version: string }>(
     `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version`,

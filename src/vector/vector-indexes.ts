@@ -69,9 +69,9 @@ const OPERATOR_CLASSES = new Map(
  * @internal
  */
 export class VectorIndexes {
-  readonly #connection: DatabaseConnection
+  readonly #connection: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>
 
-  constructor(connection: DatabaseConnection) {
+  constructor(connection: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>) {
     this.#connection = connection
   }
 

@@ -302,11 +302,18 @@ export class VectorStore {
   readonly #indexes: VectorIndexes | undefined
   readonly #connection: DatabaseConnection | undefined
 
-  /** @internal `connection` is given outside transactions (COPY ingest, index management). */
-  constructor(context: RepositoryContext, connection?: DatabaseConnection) {
+  /**
+   * @internal `connection` is given outside transactions (COPY ingest, index management);
+   * `ddl` is where index builds run when it is not `connection` (an admin URL).
+   */
+  constructor(
+    context: RepositoryContext,
+    connection?: DatabaseConnection,
+    ddl?: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>,
+  ) {
     this.#context = context
     this.#connection = connection
-    this.#indexes = connection && new VectorIndexes(connection)
+    this.#indexes = connection && new VectorIndexes(ddl ?? connection)
     this.#searchSchema = searchSchema(context.dimensions)
     this.#insertSchema = vectorInsertSchema(context.dimensions)
   }

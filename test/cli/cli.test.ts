@@ -43,6 +43,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
   const s3 = inject('s3')
   let env: Record<string, string>
   const databases: string[] = []
+  const roles: string[] = []
   beforeAll(async () => {
     await run('npx', ['tsup', '--no-dts', '--format', 'esm', '--out-dir', outDir], { cwd: root })
     const empty = await createEmptyDatabase(adminUrl)
@@ -64,6 +65,10 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
   })
   afterAll(async () => {
     await Promise.all(databases.map((name) => dropDatabase(adminUrl, name)))
+    const admin = new pg.Client({ connectionString: adminUrl })
+    await admin.connect()
+    for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${role}`)
+    await admin.end()
     await rm(outDir, { recursive: true, force: true })
   })
 
@@ -176,6 +181,37 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     const missing = await stratum(['restore', 'backups/nope.dump', '--into', into.toString()], env)
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/NOT_FOUND/)
+  })
+
+  it('roles prints the plan with the password masked, and --apply creates the roles', async () => {
+    const suffix = randomUUID().replace(/-/g, '').slice(0, 8)
+    const names = ['--app-role', `cli_app_${suffix}`, '--readonly-role', `cli_ro_${suffix}`]
+    roles.push(`cli_app_${suffix}`, `cli_ro_${suffix}`)
+    const withPassword = { ...env, CLI_APP_PASSWORD: `pw-${suffix}-long` }
+    const plan = await stratum(
+      ['--json', 'roles', ...names, '--app-password-env', 'CLI_APP_PASSWORD'],
+      withPassword,
+    )
+    expect(plan.code).toBe(0)
+    expect(json(plan)).toMatchObject({ applied: false, app: `cli_app_${suffix}` })
+    expect(plan.stdout).not.toContain(`pw-${suffix}-long`)
+    const applied = await stratum(
+      ['--json', 'roles', '--apply', ...names, '--app-password-env', 'CLI_APP_PASSWORD'],
+      withPassword,
+    )
+    expect(applied.code).toBe(0)
+    const appUrl = new URL(env.DATABASE_URL!)
+    appUrl.username = `cli_app_${suffix}`
+    appUrl.password = `pw-${suffix}-long`
+    const client = new pg.Client({ connectionString: appUrl.toString() })
+    await client.connect()
+    expect((await client.query('SELECT count(*) AS n FROM users')).rows[0].n).toBe('1')
+    await expect(client.query('CREATE TABLE nope (id int)')).rejects.toMatchObject({
+      code: '42501',
+    })
+    await client.end()
+    const unset = await stratum(['--json', 'roles', '--app-password-env', 'NOT_SET_ANYWHERE'], env)
+    expect(unset.code).toBe(2)
   })
 
   it('exits 2 on bad configuration, naming the variable', async () => {
