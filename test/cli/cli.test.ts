@@ -81,6 +81,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       ['backup'],
       ['backups'],
       ['restore'],
+      ['roles'],
     ]) {
       const result = await stratum([...command, '--help'], env)
       expect(result.code).toBe(0)
