@@ -243,6 +243,29 @@ const optionsSchema = z
      */
     adminUrl: postgresUrl.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),
+    migrations: z
+      .object({
+        /**
+         * Migration sets applied after the core one, in order, under the same lock: each
+         * a drizzle-kit output folder, tracked by (name, tag).
+         */
+        sets: z
+          .array(
+            z
+              .object({
+                name: z
+                  .string()
+                  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be lower-case a-z, 0-9, _ and -')
+                  .refine((n) => n !== 'core', "core is the library's own set"),
+                folder: z.string().min(1),
+                parameters: z.record(z.string(), z.string()).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ sets: [] }),
     erasure: z
       .object({
         /** Blob prefixes holding one user's objects; `{userId}` is replaced. */

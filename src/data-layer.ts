@@ -34,6 +34,7 @@ import { type BackupInfo, createBackup, listBackups, type TransferProgress } fro
 import { eraseUser } from './ops/erase-user.js'
 import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
 import { applyRoles, type RolesOptions, type RolesPlan } from './ops/roles.js'
+import { type MigrateStep, verifiedMigrate } from './ops/verified-migrate.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -121,8 +122,16 @@ export interface DataLayer extends Repositories {
    * `TRANSACTION_MISUSE` there instead of deadlocking.
    */
   transaction<T>(fn: (tx: TransactionScope) => Promise<T>, options?: TransactionOptions): Promise<T>
-  /** Applies pending migrations; safe to call from several processes at once. */
-  migrate(): Promise<MigrateResult>
+  /**
+   * Applies pending migrations (core, then `migrations.sets`); safe to call from several
+   * processes at once. With `verify: true`: a backup first, then the migrations on a
+   * throwaway copy, and only if they succeed there on the real database; `steps` reports
+   * each step.
+   */
+  migrate(options?: {
+    verify?: boolean
+    onStep?: (step: MigrateStep) => void
+  }): Promise<MigrateResult & { readonly steps?: readonly MigrateStep[] }>
   /** Lists applied and pending migrations. */
   migrationStatus(): Promise<MigrationStatus>
   /**
@@ -407,6 +416,12 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
  */
 async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<DataLayer> {
   const resolved = resolveOptions(options)
+  // Read before connecting: a missing folder is a CONFIG error with nothing to clean up.
+  const extraSets: MigrationSet[] = resolved.migrations.sets.map((set) => ({
+    name: set.name,
+    migrations: readMigrationFolder(set.folder),
+    ...(set.parameters ? { parameters: set.parameters } : {}),
+  }))
   const dimensions = resolved.embeddings.dimensions
   let connection: DatabaseConnection
   try {
@@ -457,6 +472,8 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       [FULL_TEXT_LANGUAGE_TOKEN]: resolved.embeddings.fullTextLanguage,
     },
   }
+
+  const migrationSets: MigrationSet[] = [coreSet, ...extraSets]
 
   const entities = resolved.cache.entities
   // 'auto': cache rows when every process sees the same cache: with Redis, or with PGlite
@@ -584,10 +601,29 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
         throw mapIfDatabaseError(error, 'transaction')
       }
     },
-    async migrate() {
+    async migrate(options) {
       guard('data.migrate')
       try {
-        const result = await applyMigrations(admin, [coreSet])
+        const result = options?.verify
+          ? await verifiedMigrate({
+              admin,
+              sets: migrationSets,
+              backup: () => layer.backup(),
+              restore: (key, restoreOptions) => layer.restore(key, restoreOptions),
+              open: (target) =>
+                'url' in target
+                  ? Promise.resolve(
+                      openPostgres({
+                        url: target.url,
+                        pool: { ...resolved.database.pool, max: 1, min: 0 },
+                        tls: resolved.database.tls,
+                        onIdleError: () => {},
+                      }),
+                    )
+                  : openPGlite({ dir: target.dir }),
+              ...(options.onStep ? { onStep: options.onStep } : {}),
+            })
+          : await applyMigrations(admin, migrationSets)
         await checkDimensions(connection, dimensions)
         return result
       } catch (error) {
@@ -597,7 +633,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     async migrationStatus() {
       guard('data.migrationStatus')
       try {
-        return await readMigrationStatus(admin, [coreSet])
+        return await readMigrationStatus(admin, migrationSets)
       } catch (error) {
         throw mapDatabaseError(error, 'migrationStatus')
       }
@@ -611,7 +647,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
           databaseUrl: admin.url,
           settings: resolved.backups,
           migrationHead: async () => {
-            const { applied } = await readMigrationStatus(admin, [coreSet])
+            const { applied } = await readMigrationStatus(admin, migrationSets)
             const last = applied.at(-1)
             return last ? `${last.set}/${last.tag}` : null
           },

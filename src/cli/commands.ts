@@ -11,9 +11,13 @@ async function rows<R>(data: DataLayer, text: string): Promise<R[]> {
   return (await data.db.execute(sql.raw(text))).rows as R[]
 }
 
-/** `stratum migrate [--dry-run]`: applies pending migrations, or lists them. */
-export async function migrateCommand(data: DataLayer, output: Output, dryRun: boolean) {
-  if (dryRun) {
+/** `stratum migrate [--dry-run | --verify]`: applies pending migrations, or lists them. */
+export async function migrateCommand(
+  data: DataLayer,
+  output: Output,
+  options: { dryRun?: boolean; verify?: boolean },
+) {
+  if (options.dryRun) {
     const { pending } = await data.migrationStatus()
     const result = { dryRun: true, pending: pending.map((m) => `${m.set}/${m.tag}`) }
     output.result(result, (r) =>
@@ -23,8 +27,15 @@ export async function migrateCommand(data: DataLayer, output: Output, dryRun: bo
     )
     return EXIT.ok
   }
-  const { applied } = await data.migrate()
-  const result = { dryRun: false, applied: applied.map((m) => `${m.set}/${m.tag}`) }
+  const { applied, steps } = await data.migrate({
+    verify: Boolean(options.verify),
+    onStep: (s) => output.note(`  ${s.step}: ${s.detail} (${s.ms} ms)`),
+  })
+  const result = {
+    dryRun: false,
+    applied: applied.map((m) => `${m.set}/${m.tag}`),
+    ...(steps ? { steps } : {}),
+  }
   output.result(result, (r) =>
     r.applied.length === 0
       ? ['Up to date: nothing to apply.']

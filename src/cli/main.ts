@@ -68,8 +68,9 @@ function program(setExit: (code: number) => void): Command {
     .command('migrate')
     .description('apply pending migrations (safe to run from several processes at once)')
     .option('--dry-run', 'list the pending migrations without applying them')
-    .action(async (options: { dryRun?: boolean }) =>
-      action((data, output) => migrateCommand(data, output, Boolean(options.dryRun)))(),
+    .option('--verify', 'back up, apply to a throwaway copy first, then to the real database')
+    .action(async (options: { dryRun?: boolean; verify?: boolean }) =>
+      action((data, output) => migrateCommand(data, output, options))(),
     )
   root
     .command('status')

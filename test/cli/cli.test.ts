@@ -100,9 +100,15 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     })
     const pending = (json(dry).pending as string[]).length
     expect(pending).toBeGreaterThanOrEqual(3)
-    const applied = await stratum(['--json', 'migrate'], env)
+    const applied = await stratum(['--json', 'migrate', '--verify'], env)
     expect(applied.code).toBe(0)
     expect((json(applied).applied as string[]).length).toBe(pending)
+    expect((json(applied).steps as { step: string }[]).map((s) => s.step)).toEqual([
+      'backup',
+      'copy',
+      'verify',
+      'apply',
+    ])
     const again = await stratum(['migrate'], env)
     expect(again.code).toBe(0)
     expect(again.stdout).toMatch(/Up to date/)
