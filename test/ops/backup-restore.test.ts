@@ -201,11 +201,11 @@ for (const backend of backends) {
 
 describe('backup retention by age and abandoned dumps', () => {
   it('deletes backups past maxAgeDays but never the newest one', async () => {
-    const data = await createDataLayer({
-      embeddings: { dimensions: 8 },
+    const postgres = backends.find((b) => b.name === 'postgres')!
+    const data = await postgres.open({
+      embeddings: { dimensions: DIMENSIONS },
       blobs: { dir: await mkdtemp(join(tmpdir(), 'stratum-age-')) },
     })
-    await data.migrate()
     for (let i = 0; i < 3; i++) await data.backup()
     await data.blobs.put(
       'backups/2020-01-01T00-00-00-000Z-dead.dump',
@@ -220,7 +220,6 @@ describe('backup retention by age and abandoned dumps', () => {
     )
     expect(removed).toHaveLength(3) // two old backups and the abandoned dump
     expect(await data.backups()).toHaveLength(1)
-    await data.close()
   })
 })
 

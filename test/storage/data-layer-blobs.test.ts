@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createDataLayer, type DataLayer } from '../../src/index.js'
 import { memoryBlobDriver } from '../../src/storage/index.js'
 import { freePort } from '../../src/testing/free-port.js'
+import { cloneDatabase, dropDatabase, templateName } from '../../src/testing/template-databases.js'
 import { testS3Options } from '../helpers/s3.js'
 import { uniquePrefix } from './blob-store.contract.js'
 
@@ -14,17 +15,26 @@ const s3Options = (overrides: Record<string, unknown> = {}) => testS3Options(ove
 describe('data.blobs', () => {
   let dir: string
   const opened: DataLayer[] = []
+  // Every layer shares one cloned server database: what varies here is the blob store,
+  // and a clone opens in milliseconds where PGlite takes seconds.
+  let database: { url: string; name: string }
   const open = async (options: Parameters<typeof createDataLayer>[0]) => {
-    const data = await createDataLayer({ embeddings: { dimensions: 8 }, ...options })
+    const data = await createDataLayer({
+      databaseUrl: database.url,
+      embeddings: { dimensions: 384 },
+      ...options,
+    })
     opened.push(data)
     return data
   }
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stratum-layer-blobs-'))
+    database = await cloneDatabase(inject('postgresUrl'), templateName(384))
   })
   afterAll(async () => {
     await Promise.all(opened.map((d) => d.close()))
     await rm(dir, { recursive: true, force: true })
+    await dropDatabase(inject('postgresUrl'), database.name)
   })
 
   it('uses the filesystem under blobs.dir when S3 is not configured, and reports it in health', async () => {
@@ -71,7 +81,8 @@ describe('data.blobs', () => {
         S3_FORCE_PATH_STYLE: 'true',
         S3_CHECKSUMS: s3.checksums,
         STRATUM_BLOB_PREFIX: uniquePrefix(),
-        STRATUM_EMBEDDING_DIMENSIONS: '8',
+        STRATUM_EMBEDDING_DIMENSIONS: '384',
+        DATABASE_URL: database.url,
       },
       {
         s3: {
