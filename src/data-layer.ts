@@ -31,6 +31,7 @@ import { assertOutsideTransaction, runInTransactionContext } from './db/transact
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
+import { type DoctorReport, runDoctor } from './ops/doctor.js'
 import { eraseUser } from './ops/erase-user.js'
 import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
 import { applyRoles, type RolesOptions, type RolesPlan } from './ops/roles.js'
@@ -168,6 +169,12 @@ export interface DataLayer extends Repositories {
    * ```
    */
   roles(options?: RolesOptions & { apply?: boolean }): Promise<RolesPlan>
+  /**
+   * A maintenance report: unused indexes, table and index sizes with a bloat estimate,
+   * tables needing VACUUM or ANALYZE, connection states, the buffer cache hit ratio,
+   * vector index parameters against row counts, extension versions.
+   */
+  doctor(): Promise<DoctorReport>
   /** Checks every part and reports status, latency and pool figures; never throws. */
   health(): Promise<HealthReport>
   /** Closes every connection; later calls do nothing. */
@@ -671,6 +678,14 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
         key,
         options,
       )
+    },
+    async doctor() {
+      guard('data.doctor')
+      try {
+        return await runDoctor(admin)
+      } catch (error) {
+        throw mapIfDatabaseError(error, 'doctor')
+      }
     },
     async roles(options = {}) {
       guard('data.roles')

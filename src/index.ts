@@ -63,6 +63,7 @@ export type {
   PartStatus,
 } from './health.js'
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
+export type { DoctorCheck, DoctorReport } from './ops/doctor.js'
 export type { ErasureReport } from './ops/erase-user.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { RoleSpec, RolesOptions, RolesPlan } from './ops/roles.js'

@@ -202,3 +202,13 @@ export async function rolesCommand(data: DataLayer, output: Output, options: Rol
   ])
   return EXIT.ok
 }
+
+/** `stratum doctor`: the maintenance report; exit 0 (warnings are findings, not failures). */
+export async function doctorCommand(data: DataLayer, output: Output) {
+  const report = await data.doctor()
+  output.result(report, (r) => [
+    `Doctor: ${r.warnings} warning(s)`,
+    ...r.checks.map((c) => `  [${c.status === 'warn' ? 'WARN' : ' ok '}] ${c.name}: ${c.summary}`),
+  ])
+  return EXIT.ok
+}

@@ -10,6 +10,7 @@ import {
   backupCommand,
   backupsCommand,
   databaseDown,
+  doctorCommand,
   healthCommand,
   migrateCommand,
   type RolesCommandOptions,
@@ -96,6 +97,12 @@ function program(setExit: (code: number) => void): Command {
     .action(async (key: string, options: { into?: string }) =>
       action((data, output) => restoreCommand(data, output, key, options.into))(),
     )
+  root
+    .command('doctor')
+    .description(
+      'maintenance report: unused indexes, bloat, vacuum, connections, hit ratio, vector indexes',
+    )
+    .action(action(doctorCommand))
   root
     .command('roles')
     .description('print, or with --apply create, an app role (DML only) and a read-only role')

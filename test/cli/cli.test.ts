@@ -82,6 +82,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       ['backups'],
       ['restore'],
       ['roles'],
+      ['doctor'],
     ]) {
       const result = await stratum([...command, '--help'], env)
       expect(result.code).toBe(0)
@@ -127,6 +128,16 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     expect(status.migrations.pending).toEqual([])
     expect(status.extensions.map((e) => e.name)).toContain('vector')
     expect(status.indexes.some((i) => i.table === 'chat_vectors')).toBe(true)
+  })
+
+  it('doctor reports its checks as JSON', async () => {
+    const result = await stratum(['--json', 'doctor'], env)
+    expect(result.code).toBe(0)
+    const report = json(result) as { warnings: number; checks: { name: string; status: string }[] }
+    expect(report.checks).toHaveLength(7)
+    expect(report.checks.map((c) => c.name)).toContain('vector indexes')
+    const human = await stratum(['doctor'], env)
+    expect(human.stdout).toMatch(/Doctor: \d+ warning/)
   })
 
   it('health exits 0 when all is up, 3 when Redis is down, 4 when the database is', async () => {
