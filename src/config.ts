@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Pool } from 'pg'
 import { z } from 'zod'
+import type { Logger } from './db/query-observer.js'
 import { ConfigError } from './errors.js'
 
 /** Largest dimension an HNSW index on a `vector` column accepts (pgvector's limit). */
@@ -65,6 +66,8 @@ const databaseSchema = z
       .optional(),
     pool: poolSchema.default(poolSchema.parse({})),
     tls: tlsSchema.optional(),
+    /** Queries at or over this many ms are counted as slow and logged (0: never). */
+    slowQueryMs: z.number().int().min(0).default(500),
   })
   .strict()
 
@@ -237,6 +240,13 @@ const backupsSchema = z
 const optionsSchema = z
   .object({
     databaseUrl: postgresUrl.optional(),
+    /** A pino-compatible logger (`warn(object, message)`) for slow queries. */
+    logger: z
+      .custom<Logger>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function',
+        { message: 'must be a logger with a warn(object, message) method (pino-compatible)' },
+      )
+      .optional(),
     /**
      * A URL with DDL rights for migrations, index builds, backups and restores, when
      * `databaseUrl` connects as an application role without them (`stratum roles`).
@@ -436,6 +446,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['database', 'pool', 'applicationName'],
     kind: 'string',
     description: 'application_name shown in pg_stat_activity',
+  },
+  {
+    name: 'DATABASE_SLOW_QUERY_MS',
+    path: ['database', 'slowQueryMs'],
+    kind: 'int',
+    description: 'queries at or over this many ms are counted as slow and logged (0: never)',
   },
   {
     name: 'DATABASE_TLS',

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
-import { Cache, type ReadThroughOptions } from './cache/cache.js'
+import { Cache, type CacheStats, type ReadThroughOptions } from './cache/cache.js'
 import type { CacheDriver } from './cache/cache-driver.js'
 import { memoryDriver } from './cache/memory-driver.js'
 import { createRateLimiter, type RateLimiter } from './cache/rate-limiter.js'
@@ -14,7 +14,12 @@ import {
   resolveOptions,
 } from './config.js'
 import { type AdminConnection, adminConnection } from './db/admin-connection.js'
-import type { DatabaseConnection, StratumDatabase, StratumTransaction } from './db/connection.js'
+import type {
+  DatabaseConnection,
+  PoolStats,
+  StratumDatabase,
+  StratumTransaction,
+} from './db/connection.js'
 import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
 import { mapDatabaseError, mapIfDatabaseError } from './db/map-database-error.js'
 import { coreMigrationsFolder, readMigrationFolder } from './db/migration-files.js'
@@ -27,6 +32,7 @@ import {
 } from './db/migrator.js'
 import { openPGlite } from './db/pglite-connection.js'
 import { openPostgres } from './db/postgres-connection.js'
+import { type QueryMetrics, QueryObserver } from './db/query-observer.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
@@ -51,9 +57,20 @@ import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
 import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
 import type { BlobDriver } from './storage/blob-driver.js'
-import { BlobStore } from './storage/blob-store.js'
+import { type BlobStats, BlobStore } from './storage/blob-store.js'
 import { fsBlobDriver } from './storage/fs-driver.js'
 import { VectorStore } from './vector/vector-store.js'
+
+/** What `data.metrics()` returns. */
+export interface DataLayerMetrics {
+  readonly database: {
+    readonly backend: 'pglite' | 'postgres'
+    readonly pool: PoolStats
+    readonly queries: QueryMetrics
+  }
+  readonly cache: CacheStats & { readonly backend: string }
+  readonly blobs: BlobStats & { readonly backend: string }
+}
 
 /** Isolation and access mode of a transaction. */
 export interface TransactionOptions {
@@ -175,6 +192,18 @@ export interface DataLayer extends Repositories {
    * vector index parameters against row counts, extension versions.
    */
   doctor(): Promise<DoctorReport>
+  /**
+   * Counters in a shape that maps onto OpenTelemetry or Prometheus (without depending on
+   * either): pool totals, query counts, errors, slow queries and a latency histogram,
+   * the cache's and the blob store's counters.
+   *
+   * @example
+   * ```ts
+   * const { database } = data.metrics()
+   * gauge.set(database.pool.waiting); histogram buckets: database.queries.durationMs.buckets
+   * ```
+   */
+  metrics(): DataLayerMetrics
   /** Checks every part and reports status, latency and pool figures; never throws. */
   health(): Promise<HealthReport>
   /** Closes every connection; later calls do nothing. */
@@ -227,7 +256,10 @@ function buildRepositories(
   }
 }
 
-async function openConnection(options: ResolvedOptions): Promise<DatabaseConnection> {
+async function openConnection(
+  options: ResolvedOptions,
+  observer: QueryObserver,
+): Promise<DatabaseConnection> {
   const { database } = options
   const client = database.client
   if (client && 'totalCount' in client) {
@@ -241,9 +273,10 @@ async function openConnection(options: ResolvedOptions): Promise<DatabaseConnect
       // An idle pooled connection that dies is dropped by the pool; the next query
       // reconnects. Without a listener the error would crash the process.
       onIdleError: () => {},
+      observer,
     })
   }
-  return openPGlite({ dir: database.dir, client: client as never })
+  return openPGlite({ dir: database.dir, client: client as never, observer })
 }
 
 function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDriver } {
@@ -430,9 +463,13 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     ...(set.parameters ? { parameters: set.parameters } : {}),
   }))
   const dimensions = resolved.embeddings.dimensions
+  const observer = new QueryObserver({
+    slowQueryMs: resolved.database.slowQueryMs,
+    logger: resolved.logger,
+  })
   let connection: DatabaseConnection
   try {
-    connection = await openConnection(resolved)
+    connection = await openConnection(resolved, observer)
   } catch (error) {
     throw mapDatabaseError(error, 'connect')
   }
@@ -464,6 +501,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
               pool: { ...resolved.database.pool, max: 2, min: 0 },
               tls: resolved.database.tls,
               onIdleError: () => {},
+              observer,
             }),
         }
       : undefined,
@@ -678,6 +716,17 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
         key,
         options,
       )
+    },
+    metrics() {
+      return {
+        database: {
+          backend: connection.kind,
+          pool: connection.poolStats(),
+          queries: observer.metrics(),
+        },
+        cache: { backend: cache.kind, ...cache.stats() },
+        blobs: { backend: blobs.kind, ...blobs.stats() },
+      }
     },
     async doctor() {
       guard('data.doctor')

@@ -32,6 +32,7 @@ export {
   type CreateDataLayer,
   createDataLayer,
   type DataLayer,
+  type DataLayerMetrics,
   type Repositories,
   type TransactionOptions,
   type TransactionScope,
@@ -44,6 +45,7 @@ export type {
   StratumTransaction,
 } from './db/connection.js'
 export type { MigrateResult, MigrationState, MigrationStatus } from './db/migrator.js'
+export { LATENCY_BUCKETS_MS, type Logger, type QueryMetrics } from './db/query-observer.js'
 export {
   ConfigError,
   DimensionMismatchError,

@@ -10,6 +10,7 @@ import {
   type StratumDatabase,
 } from './connection.js'
 import { lockDirectory } from './directory-lock.js'
+import { instrument, type QueryObserver } from './query-observer.js'
 import { guardClient } from './transaction-context.js'
 
 const rawTextParsers = Object.fromEntries(
@@ -39,6 +40,8 @@ export interface PGliteConnectionOptions {
   readonly dir?: string | undefined
   /** A ready PGlite instance (with the vector extension loaded); it is not closed by us. */
   readonly client?: PGlite | undefined
+  /** Times the queries of an instance created here (one passed in is left as it is). */
+  readonly observer?: QueryObserver | undefined
 }
 
 /**
@@ -61,6 +64,16 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
     throw error
   }
   const owned = !options.client
+  const { observer } = options
+  if (owned && observer) {
+    instrument(pglite, ['query', 'exec'], observer)
+    const transaction = pglite.transaction.bind(pglite)
+    pglite.transaction = (callback) =>
+      transaction((tx) => {
+        instrument(tx, ['query', 'exec'], observer)
+        return callback(tx)
+      })
+  }
   const migrationMutex = new Mutex()
   const connection: DatabaseConnection = {
     kind: 'pglite',

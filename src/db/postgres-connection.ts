@@ -11,6 +11,7 @@ import {
   type SqlSession,
   type StratumDatabase,
 } from './connection.js'
+import { instrument, type QueryObserver } from './query-observer.js'
 import { guardClient } from './transaction-context.js'
 
 /** Session-level advisory lock key that serializes migrations across processes. */
@@ -120,6 +121,8 @@ export interface PostgresConnectionOptions {
   readonly tls: TlsOptions
   /** Called with errors of idle pooled connections (which would otherwise crash the process). */
   readonly onIdleError: (error: Error) => void
+  /** Times the queries of a pool opened here (a pool passed in is left as it is). */
+  readonly observer?: QueryObserver | undefined
 }
 
 /**
@@ -142,6 +145,14 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         : {}),
     })
   pool.on('error', options.onIdleError)
+  // pool.query is timed where it is called; it runs on a client with a callback, which the
+  // client's wrapper passes through untimed, so each query counts once. Checked-out
+  // clients (transactions, sessions) are timed on their own calls.
+  const { observer } = options
+  if (owned && observer) {
+    instrument(pool, ['query'], observer)
+    pool.on('connect', (client) => instrument(client, ['query'], observer))
+  }
   let closed = false
   const connection: DatabaseConnection = {
     kind: 'postgres',

@@ -9,7 +9,7 @@ import {
 
 /** Options a test may pass: everything but where the database is. */
 export type TestLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'database'> & {
-  database?: { pool?: NonNullable<DataLayerOptions['database']>['pool'] }
+  database?: Pick<NonNullable<DataLayerOptions['database']>, 'pool' | 'slowQueryMs'>
 }
 
 /** A database backend every contract test runs on. */
