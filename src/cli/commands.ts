@@ -3,7 +3,7 @@ import type { DataLayer } from '../data-layer.js'
 import { ConfigError, isStratumError } from '../errors.js'
 import type { HealthReport } from '../health.js'
 import { EXIT, type Output } from './output.js'
-import { transferBar } from './progress.js'
+import { indexBar, transferBar } from './progress.js'
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
 
@@ -211,4 +211,43 @@ export async function doctorCommand(data: DataLayer, output: Output) {
     ...r.checks.map((c) => `  [${c.status === 'warn' ? 'WARN' : ' ok '}] ${c.name}: ${c.summary}`),
   ])
   return EXIT.ok
+}
+
+/** Options of `stratum index`. */
+export interface IndexCommandOptions {
+  type?: 'hnsw' | 'ivfflat'
+  metric?: 'cosine' | 'l2' | 'inner_product'
+  m?: string
+  efConstruction?: string
+  lists?: string
+}
+
+/** `stratum index`: builds the vector index (if missing), with a progress bar on a terminal. */
+export async function indexCommand(data: DataLayer, output: Output, options: IndexCommandOptions) {
+  const number = (value: string | undefined, name: string) => {
+    if (value === undefined) return undefined
+    if (!/^\d+$/.test(value)) throw new ConfigError(`--${name} must be a whole number`)
+    return Number(value)
+  }
+  const bar = indexBar(!output.json)
+  try {
+    const m = number(options.m, 'm')
+    const efConstruction = number(options.efConstruction, 'ef-construction')
+    const lists = number(options.lists, 'lists')
+    const result = await data.vectors.ensureIndex({
+      ...(options.type ? { type: options.type } : {}),
+      ...(options.metric ? { metric: options.metric } : {}),
+      ...(m === undefined ? {} : { m }),
+      ...(efConstruction === undefined ? {} : { efConstruction }),
+      ...(lists === undefined ? {} : { lists }),
+      onProgress: (p) => bar.update(p),
+    })
+    bar.stop()
+    output.result(result, (r) => [
+      r.created ? `Built index ${r.name}.` : `Index ${r.name} already exists.`,
+    ])
+    return EXIT.ok
+  } finally {
+    bar.stop()
+  }
 }

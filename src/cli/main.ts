@@ -12,6 +12,8 @@ import {
   databaseDown,
   doctorCommand,
   healthCommand,
+  type IndexCommandOptions,
+  indexCommand,
   migrateCommand,
   type RolesCommandOptions,
   restoreCommand,
@@ -96,6 +98,19 @@ function program(setExit: (code: number) => void): Command {
     .option('--into <target>', 'database URL (created if missing) or, for PGlite, a directory')
     .action(async (key: string, options: { into?: string }) =>
       action((data, output) => restoreCommand(data, output, key, options.into))(),
+    )
+  root
+    .command('index')
+    .description(
+      'build the vector index on chat_vectors if it is missing (progress bar on a terminal)',
+    )
+    .option('--type <type>', 'hnsw or ivfflat', 'hnsw')
+    .option('--metric <metric>', 'cosine, l2 or inner_product', 'cosine')
+    .option('--m <n>', 'HNSW: connections per node')
+    .option('--ef-construction <n>', 'HNSW: candidate list while building')
+    .option('--lists <n>', 'IVFFlat: number of lists')
+    .action(async (options: IndexCommandOptions) =>
+      action((data, output) => indexCommand(data, output, options))(),
     )
   root
     .command('doctor')

@@ -1,35 +1,59 @@
 import { SingleBar } from 'cli-progress'
 import type { TransferProgress } from '../ops/backup.js'
+import type { IndexBuildProgress } from '../vector/vector-indexes.js'
+
+/** A progress bar that may be a no-op. @internal */
+export interface ProgressBar<P> {
+  update(progress: P): void
+  stop(): void
+}
 
 /**
- * A progress bar for a transfer on a terminal (cli-progress), or nothing when stdout is
- * not a terminal or the output is JSON. Sizes are shown in MiB.
- * @internal
+ * A cli-progress bar on stderr when it is a terminal and the output is not JSON, else a
+ * bar that does nothing. `read` turns a progress report into a value, total and phase.
  */
-export function transferBar(enabled: boolean): {
-  update(progress: TransferProgress): void
-  stop(): void
-} {
+function progressBar<P>(
+  enabled: boolean,
+  unit: string,
+  read: (progress: P) => { value: number; total: number; phase: string },
+): ProgressBar<P> {
   if (!enabled || !process.stderr.isTTY) return { update() {}, stop() {} }
   const bar = new SingleBar({
-    format: '{phase} [{bar}] {value}/{total} MiB',
+    format: `{phase} [{bar}] {value}/{total} ${unit}`,
     hideCursor: true,
     stream: process.stderr,
   })
   let started = false
-  const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10
   return {
     update(progress) {
-      const total = mib(progress.totalBytes ?? Math.max(progress.bytes, 1))
+      const { value, total, phase } = read(progress)
       if (!started) {
-        bar.start(total, 0, { phase: progress.phase })
+        bar.start(total, 0, { phase })
         started = true
       }
       bar.setTotal(total)
-      bar.update(mib(progress.bytes), { phase: progress.phase })
+      bar.update(value, { phase })
     },
     stop() {
       if (started) bar.stop()
     },
   }
 }
+
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10
+
+/** A bar for a backup or restore, in MiB. @internal */
+export const transferBar = (enabled: boolean): ProgressBar<TransferProgress> =>
+  progressBar(enabled, 'MiB', (p) => ({
+    value: mib(p.bytes),
+    total: mib(p.totalBytes ?? Math.max(p.bytes, 1)),
+    phase: p.phase,
+  }))
+
+/** A bar for an index build, in rows (pg_stat_progress_create_index). @internal */
+export const indexBar = (enabled: boolean): ProgressBar<IndexBuildProgress> =>
+  progressBar(enabled, 'rows', (p) => ({
+    value: p.tuplesDone,
+    total: Math.max(p.tuplesTotal, p.tuplesDone, 1),
+    phase: p.phase,
+  }))

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -83,6 +84,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       ['restore'],
       ['roles'],
       ['doctor'],
+      ['index'],
     ]) {
       const result = await stratum([...command, '--help'], env)
       expect(result.code).toBe(0)
@@ -128,6 +130,18 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     expect(status.migrations.pending).toEqual([])
     expect(status.extensions.map((e) => e.name)).toContain('vector')
     expect(status.indexes.some((i) => i.table === 'chat_vectors')).toBe(true)
+  })
+
+  it('index builds the vector index once, then finds it', async () => {
+    const built = await stratum(['--json', 'index', '--metric', 'l2', '--m', '8'], env)
+    expect(built.code).toBe(0)
+    expect(json(built)).toMatchObject({ created: true, name: expect.stringContaining('l2') })
+    const again = await stratum(['--json', 'index', '--metric', 'l2', '--m', '8'], env)
+    expect(json(again)).toMatchObject({ created: false })
+    const bad = await stratum(['--json', 'index', '--m', 'lots'], env)
+    expect(bad.code).toBe(2)
+    const badMetric = await stratum(['--json', 'index', '--metric', 'manhattan'], env)
+    expect(badMetric.code).toBe(2)
   })
 
   it('doctor reports its checks as JSON', async () => {
@@ -231,6 +245,21 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     const unset = await stratum(['--json', 'roles', '--app-password-env', 'NOT_SET_ANYWHERE'], env)
     expect(unset.code).toBe(2)
   })
+
+  // `script` gives the program a pseudo-terminal, where progress bars are drawn.
+  it.runIf(existsSync('/usr/bin/script'))(
+    'draws a progress bar for a backup on a terminal, and none in JSON or a pipe',
+    async () => {
+      const command = `${process.execPath} ${join(outDir, 'cli', 'main.js')} backup`
+      const { stdout } = await run('script', ['-qec', command, '/dev/null'], {
+        cwd: root,
+        env: { ...process.env, ...env },
+      })
+      expect(stdout).toMatch(/upload \[=+\] [\d.]+\/[\d.]+ MiB/)
+      const piped = await stratum(['backup'], env)
+      expect(piped.stderr).not.toContain('MiB')
+    },
+  )
 
   it('exits 2 on bad configuration, naming the variable', async () => {
     const result = await stratum(['--json', 'status'], { ...env, DATABASE_POOL_MAX: 'lots' })
