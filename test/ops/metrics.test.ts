@@ -12,7 +12,7 @@ for (const backend of backends) {
         warn: (object: Record<string, unknown>, message?: string) =>
           logged.push({ object, message }),
       }
-      const data = await backend.open({ logger, database: { slowQueryMs: 80 } })
+      const data = await backend.open({ logger, database: { slowQueryMs: 300 } })
       const before = data.metrics().database.queries
       expect(before.instrumented).toBe(true)
 
@@ -23,31 +23,34 @@ for (const backend of backends) {
       await data.users.findById(user.id)
       await expect(data.db.execute(sql.raw('SELECT * FROM no_such_table'))).rejects.toThrow()
       await data.db.execute(
-        sql`SELECT pg_sleep(0.15), ${'param-secret'}::text AS p, 'literal-secret' AS l`,
+        sql`SELECT pg_sleep(0.4), ${'param-secret'}::text AS p, 'literal-secret' AS l`,
       )
 
       const metrics = data.metrics()
       const queries = metrics.database.queries
       expect(queries.total - before.total).toBeGreaterThanOrEqual(13)
       expect(queries.errors - before.errors).toBe(1)
-      expect(queries.slow).toBe(1)
-      expect(queries.slowThresholdMs).toBe(80)
+      // On a loaded machine another query may cross the threshold too: every slow query is
+      // logged, and the sleeping one is among them exactly once.
+      expect(queries.slow).toBe(logged.length)
+      expect(queries.slowThresholdMs).toBe(300)
       const buckets = queries.durationMs.buckets
       expect(buckets.at(-1)).toEqual({ le: '+Inf', count: queries.total })
       for (let i = 1; i < buckets.length; i++)
         expect(buckets[i]!.count).toBeGreaterThanOrEqual(buckets[i - 1]!.count)
-      expect(buckets.find((b) => b.le === 100)!.count).toBeLessThan(queries.total) // the sleep is past 100 ms
-      expect(queries.durationMs.sum).toBeGreaterThan(150)
+      expect(buckets.find((b) => b.le === 250)!.count).toBeLessThan(queries.total) // the sleep is past 250 ms
+      expect(queries.durationMs.sum).toBeGreaterThan(400)
       expect(metrics.database.pool.total).toBeGreaterThanOrEqual(1)
       expect(metrics.cache).toMatchObject({ backend: 'memory' })
       expect(metrics.blobs).toMatchObject({ puts: 0 })
 
-      expect(logged).toHaveLength(1)
-      expect(logged[0]!.message).toBe('stratum-data: slow query')
-      expect(logged[0]!.object).toMatchObject({ params: '1 redacted', failed: false })
-      expect(String(logged[0]!.object.sql)).toContain('pg_sleep')
+      const sleeping = logged.filter((l) => String(l.object.sql).includes('pg_sleep'))
+      expect(sleeping).toHaveLength(1)
+      expect(sleeping[0]!.message).toBe('stratum-data: slow query')
+      expect(sleeping[0]!.object).toMatchObject({ params: '1 redacted', failed: false })
+      for (const entry of logged)
+        expect(Number(entry.object.durationMs)).toBeGreaterThanOrEqual(300)
       expect(JSON.stringify(logged)).not.toContain('secret')
-      expect(Number(logged[0]!.object.durationMs)).toBeGreaterThanOrEqual(80)
     })
 
     if (backend.name === 'postgres') {
