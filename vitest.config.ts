@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   resolve: {
     alias: {
+      'stratum-data/testing/contracts': fileURLToPath(
+        new URL('./src/testing/contracts/index.ts', import.meta.url),
+      ),
       'stratum-data/storage': fileURLToPath(new URL('./src/storage/index.ts', import.meta.url)),
       'stratum-data/cache': fileURLToPath(new URL('./src/cache/index.ts', import.meta.url)),
       'stratum-data/schema': fileURLToPath(new URL('./src/schema/index.ts', import.meta.url)),

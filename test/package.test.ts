@@ -73,4 +73,16 @@ describe('the built package', () => {
     const { stdout } = await run('node', [built, '--help'], { cwd: root })
     expect(stdout).toMatch(/Usage: stratum/)
   })
+
+  it('exports the contract suites without loading a test runner', async () => {
+    const code = `const c = await import(${JSON.stringify(join(outDir, 'testing/contracts/index.js'))}); console.log(JSON.stringify(Object.keys(c).sort()))`
+    const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: root })
+    expect(JSON.parse(stdout.trim())).toEqual([
+      'blobStoreContract',
+      'cacheDriverContract',
+      'uniquePrefix',
+    ])
+    const cjs = `const c = require(${JSON.stringify(join(outDir, 'testing/contracts/index.cjs'))}); console.log(typeof c.cacheDriverContract)`
+    expect((await run('node', ['-e', cjs], { cwd: root })).stdout.trim()).toBe('function')
+  })
 })

@@ -1,8 +1,11 @@
-import { inject } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { memoryDriver, redisDriver } from '../../src/cache/index.js'
-import { cacheDriverContract } from './cache-driver.contract.js'
+import { cacheDriverContract } from '../../src/testing/contracts/index.js'
 
-cacheDriverContract('memory', () => memoryDriver())
-cacheDriverContract(`redis (${inject('redisDescription')})`, () =>
+// The project runs the same exported suite a third-party driver would.
+const api = { afterAll, beforeAll, describe, expect, it }
+
+cacheDriverContract(api, 'memory', () => memoryDriver())
+cacheDriverContract(api, `redis (${inject('redisDescription')})`, () =>
   redisDriver({ url: inject('redisUrl') }),
 )

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { createEmptyDatabase, dropDatabase } from '../../src/testing/template-databases.js'
-import { uniquePrefix } from '../storage/blob-store.contract.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')

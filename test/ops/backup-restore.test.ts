@@ -6,6 +6,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createDataLayer, type DataLayer } from '../../src/index.js'
 import { applyRetention } from '../../src/ops/backup.js'
+import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import {
   type Backend,
   backends,
@@ -14,7 +15,6 @@ import {
   embeddingFrom,
 } from '../helpers/backends.js'
 import { testS3Options } from '../helpers/s3.js'
-import { uniquePrefix } from '../storage/blob-store.contract.js'
 
 const DIMENSIONS = 384
 

@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createDataLayer, type DataLayer } from '../../src/index.js'
 import { memoryBlobDriver } from '../../src/storage/index.js'
+import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { cloneDatabase, dropDatabase, templateName } from '../../src/testing/template-databases.js'
 import { testS3Options } from '../helpers/s3.js'
-import { uniquePrefix } from './blob-store.contract.js'
 
 const s3 = inject('s3')
 const s3Options = (overrides: Record<string, unknown> = {}) => testS3Options(overrides)

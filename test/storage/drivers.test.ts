@@ -1,19 +1,22 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { BlobStore, fsBlobDriver, memoryBlobDriver, s3BlobDriver } from '../../src/storage/index.js'
+import { blobStoreContract, uniquePrefix } from '../../src/testing/contracts/index.js'
 import { testS3Client } from '../helpers/s3.js'
-import { blobStoreContract, uniquePrefix } from './blob-store.contract.js'
+
+// The project runs the same exported suites a third-party driver would.
+const api = { afterAll, beforeAll, describe, expect, it }
 
 const local = { signedUrls: false, verifiesSignatures: false, atomicReplace: true }
 
-blobStoreContract('memory', local, async () => {
+blobStoreContract(api, 'memory', local, async () => {
   const store = new BlobStore(memoryBlobDriver(), { prefix: uniquePrefix() })
   return { store, close: () => store.close() }
 })
 
-blobStoreContract('fs', local, async () => {
+blobStoreContract(api, 'fs', local, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stratum-blobs-'))
   const store = new BlobStore(fsBlobDriver({ dir }))
   return {
@@ -30,7 +33,7 @@ blobStoreContract('fs', local, async () => {
 const isS3rver = inject('s3Description').startsWith('s3rver')
 const s3Capabilities = { signedUrls: true, verifiesSignatures: !isS3rver, atomicReplace: !isS3rver }
 
-blobStoreContract(`s3 (${inject('s3Description')})`, s3Capabilities, async () => {
+blobStoreContract(api, `s3 (${inject('s3Description')})`, s3Capabilities, async () => {
   const client = testS3Client()
   const prefix = uniquePrefix()
   const store = new BlobStore(s3BlobDriver({ bucket: inject('s3').bucket, client }), { prefix })

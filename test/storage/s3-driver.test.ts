@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-s3'
 import { describe, expect, inject, it } from 'vitest'
 import { BlobStore, s3BlobDriver } from '../../src/storage/index.js'
+import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { testS3Options } from '../helpers/s3.js'
-import { uniquePrefix } from './blob-store.contract.js'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 

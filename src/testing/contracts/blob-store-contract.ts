@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BlobStore } from '../../src/storage/index.js'
+import type { BlobStore } from '../../storage/blob-store.js'
+import type { TestApi } from './test-api.js'
 
 /** What a driver can do, so one suite covers drivers with and without a capability. */
 export interface BlobCapabilities {
@@ -66,15 +66,18 @@ function randomStream(size: number, failAt?: number) {
   return { stream, digest: () => hash.digest('hex') }
 }
 
-async function expectCode(promise: Promise<unknown>, code: string): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error, `expected a ${code} error`).toBeInstanceOf(Error)
-  expect((error as { code?: string }).code).toBe(code)
-  return error as Error
-}
+/** Awaits a promise that must reject with a `StratumError` of `code`; returns the error. */
+const codeChecker =
+  (expect: TestApi['expect']) =>
+  async (promise: Promise<unknown>, code: string): Promise<Error> => {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error, `expected a ${code} error`).toBeInstanceOf(Error)
+    expect((error as { code?: string }).code).toBe(code)
+    return error as Error
+  }
 
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0
@@ -97,14 +100,31 @@ async function allKeys(store: BlobStore, prefix = ''): Promise<string[]> {
 }
 
 /**
- * The BlobStore contract: every driver (memory, filesystem, S3) must pass it. `open`
- * returns a store on a prefix (or directory) no other run uses.
+ * The BlobStore contract: every driver (memory, filesystem, S3) must pass it, and so
+ * should a third-party driver. `open` returns a store on a prefix (or directory) no other
+ * run uses; `capabilities` says what the backend cannot do (the tests of it are skipped,
+ * or check for `UNSUPPORTED`).
+ *
+ * @example
+ * ```ts
+ * import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+ * import { BlobStore } from 'stratum-data/storage'
+ * import { blobStoreContract, uniquePrefix } from 'stratum-data/testing/contracts'
+ *
+ * blobStoreContract({ afterAll, beforeAll, describe, expect, it }, 'gcs', { signedUrls: true, verifiesSignatures: true, atomicReplace: true }, async () => {
+ *   const store = new BlobStore(myGcsDriver(), { prefix: uniquePrefix() })
+ *   return { store, close: () => store.close() }
+ * })
+ * ```
  */
 export function blobStoreContract(
+  api: TestApi,
   name: string,
   capabilities: BlobCapabilities,
   open: () => Promise<OpenedStore>,
-) {
+): void {
+  const { describe, it, expect, beforeAll, afterAll } = api
+  const expectCode = codeChecker(expect)
   describe(`BlobStore contract: ${name}`, () => {
     let opened: OpenedStore
     let store: BlobStore
@@ -424,7 +444,7 @@ export function blobStoreContract(
       expect(await allKeys(store, 'bad/')).toEqual([])
     })
 
-    it.skipIf(!capabilities.atomicReplace)(
+    ;(capabilities.atomicReplace ? it : it.skip)(
       'never lets a reader see half an object while it is being replaced',
       async () => {
         const size = 2 * MiB

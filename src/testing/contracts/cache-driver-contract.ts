@@ -1,15 +1,26 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CacheDriver } from '../../src/cache/index.js'
+import type { CacheDriver } from '../../cache/cache-driver.js'
+import type { TestApi } from './test-api.js'
 
 /**
- * The contract every CacheDriver must meet. Run it with a factory for your driver; each
- * test uses keys under a fresh prefix, so drivers may share a backend.
+ * The contract every CacheDriver must meet (a Valkey or Memcached driver too). Run it
+ * with your runner's functions and a factory for your driver; each run uses keys under a
+ * fresh prefix, so drivers may share a backend.
+ *
+ * @example
+ * ```ts
+ * import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+ * import { cacheDriverContract } from 'stratum-data/testing/contracts'
+ *
+ * cacheDriverContract({ afterAll, beforeAll, describe, expect, it }, 'valkey', () => myValkeyDriver())
+ * ```
  */
 export function cacheDriverContract(
+  api: TestApi,
   title: string,
   makeDriver: () => Promise<CacheDriver> | CacheDriver,
 ): void {
+  const { describe, it, expect, beforeAll, afterAll } = api
   describe(`CacheDriver contract [${title}]`, () => {
     let driver: CacheDriver
     const prefix = `contract:${randomBytes(4).toString('hex')}:`
