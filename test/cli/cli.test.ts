@@ -74,6 +74,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
   })
 
   it('prints help for every command, exit 0; an unknown command is exit 2', async () => {
+    const helps: Promise<CliResult>[] = []
     for (const command of [
       [],
       ['migrate'],
@@ -86,12 +87,19 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       ['doctor'],
       ['index'],
     ]) {
-      const result = await stratum([...command, '--help'], env)
+      helps.push(stratum([...command, '--help'], env))
+    }
+    // Started together: each is a program start of about a second, and none touches data.
+    for (const result of await Promise.all(helps)) {
       expect(result.code).toBe(0)
       expect(result.stdout).toMatch(/Usage: stratum/)
     }
-    expect((await stratum(['frobnicate'], env)).code).toBe(2)
-    expect((await stratum(['restore'], env)).code).toBe(2) // missing argument
+    const [unknown, missing] = await Promise.all([
+      stratum(['frobnicate'], env),
+      stratum(['restore'], env), // missing argument
+    ])
+    expect(unknown.code).toBe(2)
+    expect(missing.code).toBe(2)
   })
 
   it('migrate --dry-run lists pending migrations, migrate applies them, again applies nothing', async () => {
