@@ -62,8 +62,8 @@ export class QueryObserver {
     this.#instrumented = true
   }
 
-  /** Records one finished query. */
-  record(text: string | undefined, paramCount: number, started: number, failed: boolean): void {
+  /** Records one finished query; its arguments are only looked at when it was slow. */
+  record(args: readonly unknown[], started: number, failed: boolean): void {
     const ms = performance.now() - started
     this.#total += 1
     this.#sum += ms
@@ -73,6 +73,7 @@ export class QueryObserver {
     this.#buckets[i]! += 1
     if (this.#slowMs > 0 && ms >= this.#slowMs) {
       this.#slow += 1
+      const { text, params: paramCount } = describeQuery(args)
       this.#logger?.warn(
         {
           durationMs: Math.round(ms * 10) / 10,
@@ -89,12 +90,11 @@ export class QueryObserver {
    * Times `result` (a query's promise) and returns it unchanged. Only promises are timed;
    * anything else (a COPY stream, a callback query) passes through.
    */
-  time<T>(text: string | undefined, paramCount: number, result: T): T {
+  time<T>(args: readonly unknown[], started: number, result: T): T {
     if (!(result instanceof Promise)) return result
-    const started = performance.now()
     result.then(
-      () => this.record(text, paramCount, started, false),
-      () => this.record(text, paramCount, started, true),
+      () => this.record(args, started, false),
+      () => this.record(args, started, true),
     )
     return result
   }
@@ -150,10 +150,10 @@ export function instrument(
     const original = (target as Record<string, unknown>)[method]
     if (typeof original !== 'function') continue
     ;(target as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
-      const { text, params } = describeQuery(args)
+      const started = performance.now()
       return observer.time(
-        text,
-        params,
+        args,
+        started,
         (original as (...a: unknown[]) => unknown).apply(this, args),
       )
     }

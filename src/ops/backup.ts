@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Transform } from 'node:stream'
 import type { DatabaseConnection } from '../db/connection.js'
+import { databaseNameOf } from '../db/server-admin.js'
 import { ConfigError, StratumError } from '../errors.js'
 import type { BlobStore } from '../storage/blob-store.js'
-import { databaseNameOf, findPgTool, runPgTool } from './pg-tools.js'
+import { findPgTool, runPgTool } from './pg-tools.js'
 import { countTableRows } from './table-counts.js'
 
 /** Where backups go and how many are kept. */

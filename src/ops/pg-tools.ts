@@ -74,11 +74,6 @@ export function pgEnvironment(url: string): NodeJS.ProcessEnv {
   return env
 }
 
-/** The database name of a Postgres URL. @internal */
-export function databaseNameOf(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, '') || 'postgres')
-}
-
 /** Turns a failed pg_dump / pg_restore into a `DATABASE` error with its last lines. @internal */
 export function toolFailed(tool: string, exitCode: number | null, stderr: string): StratumError {
   const lines = stderr.trim().split('\n').slice(-5).join(' | ')

@@ -4,7 +4,13 @@ import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
-import pg from 'pg'
+import type pg from 'pg'
+import {
+  databaseNameOf,
+  onMaintenanceDatabase,
+  quoteIdentifier,
+  withClient,
+} from '../db/server-admin.js'
 import { ConfigError, StratumError } from '../errors.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { redactSecrets } from '../util/redact-secrets.js'
@@ -14,7 +20,7 @@ import {
   readManifest,
   type TransferProgress,
 } from './backup.js'
-import { databaseNameOf, findPgTool, runPgTool } from './pg-tools.js'
+import { findPgTool, runPgTool } from './pg-tools.js'
 import { countMismatches, countTableRows, type Query } from './table-counts.js'
 
 /** Where to restore to and how to report. */
@@ -47,8 +53,6 @@ export interface RestoreContext {
   readonly databaseUrl?: string | undefined
   readonly settings: BackupSettings
 }
-
-const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`
 
 function integrity(message: string, details: Record<string, unknown>): StratumError {
   return new StratumError('INTEGRITY', message, { details })
@@ -87,16 +91,6 @@ function verifyingStream(expected: string, onBytes: (bytes: number) => void) {
   })
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
 const queryOf =
   (client: pg.Client): Query =>
   async <R>(text: string, params: readonly unknown[]) =>
@@ -110,19 +104,15 @@ async function ensureDatabase(url: string): Promise<boolean> {
   } catch (error) {
     if ((error as { code?: string }).code !== '3D000') throw error
   }
-  const maintenance = new URL(url)
-  maintenance.pathname = '/postgres'
-  await withClient(maintenance.toString(), (client) =>
-    client.query(`CREATE DATABASE ${quote(databaseNameOf(url))}`),
+  await onMaintenanceDatabase(url, (client) =>
+    client.query(`CREATE DATABASE ${quoteIdentifier(databaseNameOf(url))}`),
   )
   return true
 }
 
 async function dropDatabase(url: string): Promise<void> {
-  const maintenance = new URL(url)
-  maintenance.pathname = '/postgres'
-  await withClient(maintenance.toString(), (client) =>
-    client.query(`DROP DATABASE IF EXISTS ${quote(databaseNameOf(url))} WITH (FORCE)`),
+  await onMaintenanceDatabase(url, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(databaseNameOf(url))} WITH (FORCE)`),
   ).catch(() => {})
 }
 

@@ -1,5 +1,6 @@
 import type { SqlSession } from '../db/connection.js'
 import { MIGRATIONS_TABLE } from '../db/migrator.js'
+import { quoteIdentifier } from '../db/server-admin.js'
 import { ValidationError } from '../errors.js'
 
 /** One role to create or update. */
@@ -28,8 +29,6 @@ export interface RolesPlan {
 }
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/
-
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`
 
 /** A string literal, as pg's escapeLiteral writes it. */
 function literal(value: string): string {
@@ -68,20 +67,22 @@ export function roleStatements(database: string, options: RolesOptions, reveal: 
   const statements: string[] = []
   for (const role of [app, readonly]) {
     statements.push(
-      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(role.name)}) THEN CREATE ROLE ${ident(role.name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; END $$`,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(role.name)}) THEN CREATE ROLE ${quoteIdentifier(role.name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; END $$`,
     )
     statements.push(
-      `ALTER ROLE ${ident(role.name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS` +
+      `ALTER ROLE ${quoteIdentifier(role.name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS` +
         (role.password === undefined
           ? ''
           : ` PASSWORD ${reveal ? literal(role.password) : "'***'"}`),
     )
-    statements.push(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${ident(role.name)}`)
-    statements.push(`GRANT USAGE ON SCHEMA public TO ${ident(role.name)}`)
-    statements.push(`REVOKE CREATE ON SCHEMA public FROM ${ident(role.name)}`)
+    statements.push(
+      `GRANT CONNECT ON DATABASE ${quoteIdentifier(database)} TO ${quoteIdentifier(role.name)}`,
+    )
+    statements.push(`GRANT USAGE ON SCHEMA public TO ${quoteIdentifier(role.name)}`)
+    statements.push(`REVOKE CREATE ON SCHEMA public FROM ${quoteIdentifier(role.name)}`)
   }
-  const a = ident(app.name)
-  const r = ident(readonly.name)
+  const a = quoteIdentifier(app.name)
+  const r = quoteIdentifier(readonly.name)
   statements.push(
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${a}`,
     `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${a}`,

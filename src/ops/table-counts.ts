@@ -1,7 +1,6 @@
+import { quoteIdentifier } from '../db/server-admin.js'
 /** Runs one query; the shape both a session and a read transaction offer. */
 export type Query = <R>(text: string, params: readonly unknown[]) => Promise<R[]>
-
-const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`
 
 /**
  * Row counts of every ordinary and partitioned table outside the system schemas (not of
@@ -22,7 +21,7 @@ export async function countTableRows(query: Query): Promise<Record<string, numbe
   const counts: Record<string, number> = {}
   for (const { schema, name } of tables) {
     const [row] = await query<{ count: string | number }>(
-      `SELECT count(*) AS count FROM ${quote(schema)}.${quote(name)}`,
+      `SELECT count(*) AS count FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`,
       [],
     )
     counts[`${schema}.${name}`] = Number(row?.count ?? 0)

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import type { AdminConnection } from '../db/admin-connection.js'
 import type { DatabaseConnection } from '../db/connection.js'
 import {
@@ -11,9 +10,14 @@ import {
   type MigrationSet,
   readMigrationStatus,
 } from '../db/migrator.js'
+import {
+  databaseNameOf,
+  onMaintenanceDatabase,
+  quoteIdentifier,
+  withDatabase,
+} from '../db/server-admin.js'
 import { StratumError } from '../errors.js'
 import type { BackupInfo } from './backup.js'
-import { databaseNameOf } from './pg-tools.js'
 import type { RestoreOptions, RestoreResult } from './restore.js'
 
 /** One step of a verified migration, as it is reported. */
@@ -40,19 +44,10 @@ export interface VerifiedMigrateContext {
   readonly onStep?: (step: MigrateStep) => void
 }
 
-const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`
-
-async function onMaintenance(url: string, text: string): Promise<void> {
-  const maintenance = new URL(url)
-  maintenance.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: maintenance.toString() })
-  await client.connect()
-  try {
+const onMaintenance = (url: string, text: string) =>
+  onMaintenanceDatabase(url, async (client) => {
     await client.query(text)
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
+  })
 
 /**
  * Applies pending migrations the careful way: a backup first; then the migrations on a
@@ -82,22 +77,22 @@ export async function verifiedMigrate(
   let dropCopy: () => Promise<void>
   if (context.admin.kind === 'postgres') {
     const source = context.admin.url!
-    const copy = new URL(source)
     const name = `stratum_verify_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    copy.pathname = `/${name}`
+    const copy = withDatabase(source, name)
     let method = 'template copy'
     try {
       await onMaintenance(
         source,
-        `CREATE DATABASE ${quote(name)} TEMPLATE ${quote(databaseNameOf(source))}`,
+        `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(databaseNameOf(source))}`,
       )
     } catch {
       // 55006: others are connected to the source (a live database always has some).
       method = 'restore of the backup'
-      await context.restore(backup.key, { into: copy.toString() })
+      await context.restore(backup.key, { into: copy })
     }
-    target = { url: copy.toString() }
-    dropCopy = () => onMaintenance(source, `DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`)
+    target = { url: copy }
+    dropCopy = () =>
+      onMaintenance(source, `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`)
     record('copy', started, `${method} into ${name}`)
   } else {
     const parent = await mkdtemp(join(tmpdir(), 'stratum-verify-'))

@@ -29,8 +29,8 @@ import { promisify } from 'node:util'
 import { StratumError } from '../errors.js'
 import type { BlobDriver, BlobHead, BlobListItem, DriverPutOptions } from './blob-driver.js'
 import { blobAborted, blobNotFound, blobUnsupported } from './blob-errors.js'
+import { clipRange } from './byte-range.js'
 import { compareKeys, pageOf } from './list-page.js'
-import { clipRange } from './memory-driver.js'
 
 /** Options of {@link fsBlobDriver}. */
 export interface FsBlobDriverOptions {

@@ -1,12 +1,7 @@
 import { Readable } from 'node:stream'
-import type {
-  BlobDriver,
-  BlobHead,
-  BlobListItem,
-  ByteRange,
-  DriverPutOptions,
-} from './blob-driver.js'
-import { blobAborted, blobNotFound, blobUnsupported, rangeNotSatisfiable } from './blob-errors.js'
+import type { BlobDriver, BlobHead, BlobListItem, DriverPutOptions } from './blob-driver.js'
+import { blobAborted, blobNotFound, blobUnsupported } from './blob-errors.js'
+import { clipRange } from './byte-range.js'
 import { compareKeys, pageOf } from './list-page.js'
 
 interface StoredBlob {
@@ -42,17 +37,6 @@ export async function collectBody(
     if (!body.destroyed) body.destroy()
   }
   return Buffer.concat(chunks, loaded)
-}
-
-/**
- * Clips an inclusive range to an object of `size` bytes; `VALIDATION` when it starts past
- * the end (S3 answers 416 there).
- * @internal
- */
-export function clipRange(key: string, range: ByteRange | undefined, size: number) {
-  if (!range) return { start: 0, end: size - 1 }
-  if (range.start >= size) throw rangeNotSatisfiable(key, range.start, size)
-  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) }
 }
 
 /**

@@ -1,22 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { createDataLayer } from '../data-layer.js'
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url)
-  parsed.pathname = `/${database}`
-  return parsed.toString()
-}
-
-async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
-  }
-}
+import { withClient as admin, withDatabase } from '../db/server-admin.js'
 
 /** Name of the migrated template database for a dimension. @internal */
 export function templateName(dimensions: number): string {
