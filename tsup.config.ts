@@ -18,6 +18,7 @@ export default defineConfig([
       'schema/index': 'src/schema/index.ts',
       'cache/index': 'src/cache/index.ts',
       'storage/index': 'src/storage/index.ts',
+      'testing/index': 'src/testing/index.ts',
       'testing/contracts/index': 'src/testing/contracts/index.ts',
     },
     format: ['esm', 'cjs'],

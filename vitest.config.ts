@@ -7,6 +7,7 @@ export default defineConfig({
       'stratum-data/testing/contracts': fileURLToPath(
         new URL('./src/testing/contracts/index.ts', import.meta.url),
       ),
+      'stratum-data/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
       'stratum-data/storage': fileURLToPath(new URL('./src/storage/index.ts', import.meta.url)),
       'stratum-data/cache': fileURLToPath(new URL('./src/cache/index.ts', import.meta.url)),
       'stratum-data/schema': fileURLToPath(new URL('./src/schema/index.ts', import.meta.url)),

@@ -4,17 +4,14 @@
  */
 import { createDataLayer } from '../src/index.js'
 import { startTestServices } from '../src/testing/start-test-services.js'
-import {
-  cloneDatabase,
-  createTemplateDatabase,
-  templateName,
-} from '../src/testing/template-databases.js'
+import { cloneDatabase, ensureTemplateDatabase } from '../src/testing/template-databases.js'
 import { benchBlobs } from './blobs.js'
 import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
 import { benchL1Reads } from './l1-reads.js'
 import { benchPointReads } from './point-reads.js'
+import { benchTestDatabases } from './test-databases.js'
 import { benchVectorSearch } from './vector-search.js'
 
 const services = await startTestServices({ postgres: true, redis: true, s3: true })
@@ -22,9 +19,8 @@ try {
   console.log(`# stratum-data bench (${new Date().toISOString()})`)
   console.log(services.summary.join('\n'))
   const adminUrl = services.postgres!.url
-  await createTemplateDatabase(adminUrl, 1536)
-  await createTemplateDatabase(adminUrl, 384)
-  const { url } = await cloneDatabase(adminUrl, templateName(1536))
+  await ensureTemplateDatabase(adminUrl, { embeddings: { dimensions: 384 } })
+  const { url } = await cloneDatabase(adminUrl, await ensureTemplateDatabase(adminUrl))
   // Rows are not cached here (server + per-process memory cache): this is the repository
   // against raw pg.
   const data = await createDataLayer({
@@ -45,7 +41,7 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, vectors or blobs runs one part.
+    // BENCH_ONLY=cache, vectors, blobs or testing runs one part.
     const only = process.env.BENCH_ONLY
     if (!only || only === 'cache') {
       await benchPointReads(data, url)
@@ -56,6 +52,7 @@ try {
     }
     if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
     if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
+    if (!only || only === 'testing') await benchTestDatabases(adminUrl)
   } finally {
     await Promise.all([data.close(), cached.close(), withL1.close()])
   }

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { v7 as uuidv7 } from 'uuid'
 import { createDataLayer } from '../src/index.js'
 import { exactCosineTop, gaussianMixture, norm } from '../src/testing/synthetic-vectors.js'
-import { cloneDatabase, dropDatabase, templateName } from '../src/testing/template-databases.js'
+import { cloneDatabase, dropDatabase, templateNameFor } from '../src/testing/template-databases.js'
 import { compareAtConcurrencies, printTable } from './measure.js'
 
 const ROWS = Number(process.env.BENCH_VECTORS ?? 100_000)
@@ -36,8 +36,14 @@ export async function benchVectorSearch(adminUrl: string): Promise<void> {
     `\n## Vectors (${ROWS.toLocaleString('en-US')} x ${DIMENSIONS}-d, Gaussian mixture, ${USERS} users)`,
   )
   const mixture = gaussianMixture({ dimensions: DIMENSIONS, centers: 40, noise: 2.5, seed: 7 })
-  const raw = await cloneDatabase(adminUrl, templateName(DIMENSIONS))
-  const ours = await cloneDatabase(adminUrl, templateName(DIMENSIONS))
+  const raw = await cloneDatabase(
+    adminUrl,
+    templateNameFor({ embeddings: { dimensions: DIMENSIONS } }),
+  )
+  const ours = await cloneDatabase(
+    adminUrl,
+    templateNameFor({ embeddings: { dimensions: DIMENSIONS } }),
+  )
   const data = await createDataLayer({
     databaseUrl: ours.url,
     embeddings: { dimensions: DIMENSIONS },

@@ -4,9 +4,26 @@ import type { Pool } from 'pg'
 import { z } from 'zod'
 import type { Logger } from './db/query-observer.js'
 import { ConfigError } from './errors.js'
+import type { DataLayerExtension } from './extensions/extension.js'
 
 /** Largest dimension an HNSW index on a `vector` column accepts (pgvector's limit). */
 export const MAX_INDEXED_DIMENSIONS = 2000
+
+/** How one table's rows are cached, or `false` for not at all. */
+const tableCacheSchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      ttlMs: z.number().int().min(1).optional(),
+      negativeTtlMs: z.number().int().min(0).optional(),
+      /** The read methods cached (default: all of the table's cached reads). */
+      methods: z.array(z.string().min(1)).optional(),
+    })
+    .strict(),
+])
+
+/** How one table's rows are cached: an entry of `cache.entities.tables`. */
+export type TableCacheSetting = z.input<typeof tableCacheSchema>
 
 const poolSchema = z
   .object({
@@ -135,22 +152,7 @@ const cacheSchema = z
         enabled: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         ttlMs: z.number().int().min(1).default(300_000),
         negativeTtlMs: z.number().int().min(0).default(30_000),
-        tables: z
-          .record(
-            z.string(),
-            z.union([
-              z.literal(false),
-              z
-                .object({
-                  ttlMs: z.number().int().min(1).optional(),
-                  negativeTtlMs: z.number().int().min(0).optional(),
-                  /** The read methods cached (default: all of the table's cached reads). */
-                  methods: z.array(z.string().min(1)).optional(),
-                })
-                .strict(),
-            ]),
-          )
-          .default({}),
+        tables: z.record(z.string(), tableCacheSchema).default({}),
       })
       .strict()
       .default({ enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000, tables: {} }),
@@ -276,6 +278,21 @@ const optionsSchema = z
       })
       .strict()
       .default({ sets: [] }),
+    /**
+     * Packages adding their own tables, migrations and `data.ext` accessor
+     * (`defineExtension()`); their migrations run after the core's and `migrations.sets`.
+     */
+    extensions: z
+      .array(
+        z.custom<DataLayerExtension>(
+          (v) =>
+            typeof v === 'object' &&
+            v !== null &&
+            typeof (v as { api?: unknown }).api === 'function',
+          { message: 'must be an extension from defineExtension()' },
+        ),
+      )
+      .default([]),
     erasure: z
       .object({
         /** Blob prefixes holding one user's objects; `{userId}` is replaced. */

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path'
+import { getTableName } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
 import { Cache, type CacheStats, type ReadThroughOptions } from './cache/cache.js'
@@ -22,12 +23,12 @@ import type {
 } from './db/connection.js'
 import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
 import { mapDatabaseError, mapIfDatabaseError } from './db/map-database-error.js'
-import { coreMigrationsFolder, readMigrationFolder } from './db/migration-files.js'
+import { migrationSetsOf } from './db/migration-sets.js'
 import {
   applyMigrations,
   type MigrateResult,
-  type MigrationSet,
   type MigrationStatus,
+  migrationTables,
   readMigrationStatus,
 } from './db/migrator.js'
 import { openPGlite } from './db/pglite-connection.js'
@@ -35,6 +36,7 @@ import { openPostgres } from './db/postgres-connection.js'
 import { type QueryMetrics, QueryObserver } from './db/query-observer.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
+import type { DataLayerExtension, ExtensionApis, ExtensionScope } from './extensions/extension.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
 import { type DoctorReport, runDoctor } from './ops/doctor.js'
@@ -42,6 +44,7 @@ import { eraseUser } from './ops/erase-user.js'
 import { type RestoreOptions, type RestoreResult, restoreBackup } from './ops/restore.js'
 import { applyRoles, type RolesOptions, type RolesPlan } from './ops/roles.js'
 import { type MigrateStep, verifiedMigrate } from './ops/verified-migrate.js'
+import { CascadeGraph } from './repositories/cascade-graph.js'
 import { ChatsRepository } from './repositories/chats-repository.js'
 import { MessagesRepository } from './repositories/messages-repository.js'
 import { Repository } from './repositories/repository.js'
@@ -53,8 +56,8 @@ import {
 } from './repositories/table-definition.js'
 import { UsersRepository } from './repositories/users-repository.js'
 import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
+import { chatVectors } from './schema/chat-vectors.js'
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
-import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from './schema/embedding-column.js'
 import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
 import type { BlobDriver } from './storage/blob-driver.js'
 import { type BlobStats, BlobStore } from './storage/blob-store.js'
@@ -91,16 +94,24 @@ export interface Repositories {
   repository<T extends PgTable>(table: T, schemas?: TableSchemas): Repository<T>
 }
 
+/** No extensions: the type of `data.ext` when none are given. */
+export type NoExtensions = Readonly<Record<never, never>>
+
 /** The handle passed to a `data.transaction()` callback: repositories bound to it. */
-export interface TransactionScope extends Repositories {
+export interface TransactionScope<Ext extends object = NoExtensions> extends Repositories {
   /** The Drizzle transaction, for queries the repositories do not cover. */
   readonly db: StratumTransaction
+  /** The extensions' accessors, bound to this transaction. */
+  readonly ext: Ext
   /** Runs `fn` in a savepoint: its failure rolls back only its own work. */
-  transaction<T>(fn: (tx: TransactionScope) => Promise<T>): Promise<T>
+  transaction<T>(fn: (tx: TransactionScope<Ext>) => Promise<T>): Promise<T>
 }
 
-/** Everything an application's data needs, from one `createDataLayer()` call. */
-export interface DataLayer extends Repositories {
+/**
+ * Everything an application's data needs, from one `createDataLayer()` call. `Ext` is the
+ * type of `data.ext`: the accessors of the extensions passed in `extensions`.
+ */
+export interface DataLayer<Ext extends object = NoExtensions> extends Repositories {
   /** Which Postgres runs underneath: embedded PGlite or a server. */
   readonly backend: 'pglite' | 'postgres'
   /** The typed Drizzle database (the same type on both backends). */
@@ -135,11 +146,25 @@ export interface DataLayer extends Repositories {
    */
   readonly blobs: BlobStore
   /**
+   * The accessors of the `extensions` (each under its name), typed from the list given
+   * to `createDataLayer`.
+   *
+   * @example
+   * ```ts
+   * const data = await createDataLayer({ extensions: [notes()] })
+   * await data.ext.notes.create({ userId, body: 'hi' })
+   * ```
+   */
+  readonly ext: Ext
+  /**
    * Runs `fn` in one transaction and returns its result; if `fn` throws, everything it
    * did is rolled back. Inside, use only the `tx` handle: the outer data layer throws
    * `TRANSACTION_MISUSE` there instead of deadlocking.
    */
-  transaction<T>(fn: (tx: TransactionScope) => Promise<T>, options?: TransactionOptions): Promise<T>
+  transaction<T>(
+    fn: (tx: TransactionScope<Ext>) => Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<T>
   /**
    * Applies pending migrations (core, then `migrations.sets`); safe to call from several
    * processes at once. With `verify: true`: a backup first, then the migrations on a
@@ -254,6 +279,28 @@ function buildRepositories(
       return repository
     },
   }
+}
+
+/**
+ * The `ext` object of one scope: each extension's accessor under its name, built on first
+ * use (a transaction that never touches an extension does not build it).
+ */
+function buildExtensions(
+  extensions: readonly DataLayerExtension[],
+  scope: ExtensionScope,
+): Record<string, unknown> {
+  const ext: Record<string, unknown> = {}
+  for (const extension of extensions) {
+    let built: { value: unknown } | undefined
+    Object.defineProperty(ext, extension.name, {
+      enumerable: true,
+      get() {
+        built ??= { value: extension.api(scope) }
+        return built.value
+      },
+    })
+  }
+  return Object.freeze(ext)
 }
 
 async function openConnection(
@@ -454,14 +501,12 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
  * await data.close()
  * ```
  */
-async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<DataLayer> {
+async function createDataLayerImpl(
+  options: DataLayerOptions = {},
+): Promise<DataLayer<Record<string, unknown>>> {
   const resolved = resolveOptions(options)
   // Read before connecting: a missing folder is a CONFIG error with nothing to clean up.
-  const extraSets: MigrationSet[] = resolved.migrations.sets.map((set) => ({
-    name: set.name,
-    migrations: readMigrationFolder(set.folder),
-    ...(set.parameters ? { parameters: set.parameters } : {}),
-  }))
+  const migrationSets = migrationSetsOf(resolved)
   const dimensions = resolved.embeddings.dimensions
   const observer = new QueryObserver({
     slowQueryMs: resolved.database.slowQueryMs,
@@ -509,17 +554,6 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
   const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
   const sessions = new SessionStore(cacheDriver, resolved.cache.prefix)
   const state: LayerState = { closed: false }
-  const coreSet: MigrationSet = {
-    name: 'core',
-    migrations: readMigrationFolder(coreMigrationsFolder()),
-    parameters: {
-      [EMBEDDING_DIMENSIONS_TOKEN]: String(dimensions),
-      [FULL_TEXT_LANGUAGE_TOKEN]: resolved.embeddings.fullTextLanguage,
-    },
-  }
-
-  const migrationSets: MigrationSet[] = [coreSet, ...extraSets]
-
   const entities = resolved.cache.entities
   // 'auto': cache rows when every process sees the same cache: with Redis, or with PGlite
   // (one process per database). A server with per-process memory caches would let one
@@ -529,11 +563,17 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       ? cache.kind !== 'memory' || connection.kind === 'pglite'
       : entities.enabled
   const coreTables = new Set(['users', 'chats', 'chat_messages'])
+  // Extensions say how their tables are cached; the application's own settings win.
+  const tableSettings: typeof entities.tables = Object.assign(
+    {},
+    ...resolved.extensions.map((extension) => extension.cache ?? {}),
+    entities.tables,
+  )
   const policies = new Map<string, ReadThroughOptions | undefined>()
   const cachePolicy = (table: string, operation: string): ReadThroughOptions | undefined => {
     const name = `${table}.${operation}`
     if (policies.has(name)) return policies.get(name)
-    const override = entities.tables[table]
+    const override = tableSettings[table]
     // Core tables are cached unless turned off; other tables only when listed, since
     // the library cannot know which cascades reach them.
     const cached =
@@ -551,12 +591,23 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     return policy
   }
 
+  const extensionTables = resolved.extensions.flatMap((extension) => extension.tables ?? [])
+  const cascades = new CascadeGraph(
+    [users, chats, chatMessages, chatVectors, ...extensionTables],
+    new Set(
+      extensionTables
+        .map((table) => getTableName(table))
+        .filter((name) => !coreTables.has(name) && cachePolicy(name, 'findById') !== undefined),
+    ),
+  )
+
   const transactionContext = (tx: StratumTransaction, stale: string[]): RepositoryContext => ({
     executor: tx,
     inTransaction: true,
     prepared: undefined,
     cache: undefined,
     cachePolicy,
+    cascades,
     // Collected now, invalidated after COMMIT; a rollback drops them unseen.
     afterCommit: async (keys) => {
       stale.push(...keys)
@@ -592,6 +643,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
         sessions,
         blobs,
         blobPrefixes: resolved.erasure.blobPrefixes,
+        cascades,
         transaction: (fn) =>
           connection.db.transaction((tx) =>
             runInTransactionContext(connection, () => fn(tx as StratumTransaction)),
@@ -606,6 +658,7 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     prepared: connection,
     cache,
     cachePolicy,
+    cascades,
     afterCommit: (keys) => cache.invalidate(keys),
     dimensions,
     fullTextLanguage: resolved.embeddings.fullTextLanguage,
@@ -617,17 +670,26 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
     transaction: (fn) => runTransaction(fn),
   }
 
-  const scopeOf = (context: RepositoryContext): TransactionScope => ({
-    ...buildRepositories(context),
-    db: context.executor as StratumTransaction,
-    transaction: (fn) => context.transaction((inner) => fn(scopeOf(inner))),
-  })
+  const extensionsOf = (scope: ExtensionScope): Record<string, unknown> =>
+    buildExtensions(resolved.extensions, scope)
+
+  const scopeOf = (context: RepositoryContext): TransactionScope<Record<string, unknown>> => {
+    const repositories = buildRepositories(context)
+    return {
+      ...repositories,
+      db: context.executor as StratumTransaction,
+      ext: extensionsOf({ ...repositories, db: context.executor, inTransaction: true }),
+      transaction: (fn) => context.transaction((inner) => fn(scopeOf(inner))),
+    }
+  }
+  const rootRepositories = buildRepositories(rootContext, connection, admin)
 
   const guard = (operation: string) => rootContext.assertUsable(operation)
   let closing: Promise<void> | undefined
 
-  const layer: DataLayer = {
-    ...buildRepositories(rootContext, connection, admin),
+  const layer: DataLayer<Record<string, unknown>> = {
+    ...rootRepositories,
+    ext: extensionsOf({ ...rootRepositories, db: connection.db, inTransaction: false }),
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,
@@ -746,7 +808,13 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
       try {
         return await admin.withMigrationLock(async (session) => {
           const [row] = await session.query<{ name: string }>('SELECT current_database() AS name')
-          return applyRoles(session, row!.name, options, options.apply ?? false)
+          return applyRoles(
+            session,
+            row!.name,
+            options,
+            options.apply ?? false,
+            migrationTables(migrationSets),
+          )
         })
       } catch (error) {
         throw mapIfDatabaseError(error, 'roles')
@@ -786,15 +854,17 @@ async function createDataLayerImpl(options: DataLayerOptions = {}): Promise<Data
 
 /** `createDataLayer` and its `fromEnv` variant. */
 export interface CreateDataLayer {
-  (options?: DataLayerOptions): Promise<DataLayer>
+  <const E extends readonly DataLayerExtension[] = []>(
+    options?: DataLayerOptions & { extensions?: E },
+  ): Promise<DataLayer<ExtensionApis<E>>>
   /**
    * Reads options from environment variables (`DATABASE_URL`, `STRATUM_DATA_DIR`,
    * `DATABASE_POOL_MAX`, ...; see the README); `overrides` win over the environment.
    */
-  fromEnv(
+  fromEnv<const E extends readonly DataLayerExtension[] = []>(
     env?: Record<string, string | undefined>,
-    overrides?: DataLayerOptions,
-  ): Promise<DataLayer>
+    overrides?: DataLayerOptions & { extensions?: E },
+  ): Promise<DataLayer<ExtensionApis<E>>>
 }
 
 /**
@@ -806,9 +876,11 @@ export interface CreateDataLayer {
  * const data = await createDataLayer.fromEnv()   // DATABASE_URL set: Postgres; unset: PGlite
  * ```
  */
-export const createDataLayer: CreateDataLayer = Object.assign(createDataLayerImpl, {
+// The implementation builds `ext` from the list at run time; its static type comes from
+// the list's type, which only the generic signature sees.
+export const createDataLayer = Object.assign(createDataLayerImpl, {
   fromEnv: (
     env: Record<string, string | undefined> = process.env,
     overrides: DataLayerOptions = {},
   ) => createDataLayerImpl(optionsFromEnv(env, overrides)),
-})
+}) as unknown as CreateDataLayer

@@ -26,6 +26,7 @@ export {
   type EnvVariable,
   MAX_INDEXED_DIMENSIONS,
   type PoolOptions,
+  type TableCacheSetting,
   type TlsOptions,
 } from './config.js'
 export {
@@ -33,6 +34,7 @@ export {
   createDataLayer,
   type DataLayer,
   type DataLayerMetrics,
+  type NoExtensions,
   type Repositories,
   type TransactionOptions,
   type TransactionScope,
@@ -56,6 +58,13 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
+export {
+  type DataLayerExtension,
+  defineExtension,
+  type ExtensionApis,
+  type ExtensionMigrations,
+  type ExtensionScope,
+} from './extensions/extension.js'
 export type {
   BlobHealth,
   CacheHealth,

@@ -1,8 +1,7 @@
 import type { TestProject } from 'vitest/node'
-import { startTestServices } from '../src/testing/start-test-services.js'
-import { createTemplateDatabase } from '../src/testing/template-databases.js'
+import { prepareTestServices } from '../src/testing/global-setup.js'
 
-/** Embedding dimensions that get a migrated template database for the tests. */
+/** Embedding dimensions whose templates are migrated before the tests start. */
 export const TEMPLATE_DIMENSIONS = [1536, 384] as const
 
 declare module 'vitest' {
@@ -16,23 +15,22 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * The project's own tests run on real servers only (no embedded stand-ins), found or
+ * started by the same code the package's users get from `stratum-data/testing`.
+ */
 export default async function setup(project: TestProject) {
   const started = performance.now()
-  const services = await startTestServices({ postgres: true, redis: true, s3: true })
-  const postgres = services.postgres!
-  try {
-    for (const dimensions of TEMPLATE_DIMENSIONS)
-      await createTemplateDatabase(postgres.url, dimensions)
-  } catch (error) {
-    await services.stop()
-    throw error
-  }
+  const services = await prepareTestServices({
+    services: { allowEmbedded: false },
+    templates: TEMPLATE_DIMENSIONS.map((dimensions) => ({ embeddings: { dimensions } })),
+  })
   console.log(
     `[test services] ${services.summary.join('; ')}; templates migrated for ${TEMPLATE_DIMENSIONS.join(', ')}-d ` +
       `(${Math.round(performance.now() - started)} ms)`,
   )
-  project.provide('postgresUrl', postgres.url)
-  project.provide('postgresDescription', postgres.description)
+  project.provide('postgresUrl', services.postgres!.url)
+  project.provide('postgresDescription', services.postgres!.description)
   project.provide('redisUrl', services.redis!.url)
   project.provide('redisDescription', services.redis!.description)
   project.provide('s3', services.s3!.s3)

@@ -9,6 +9,8 @@ export interface MigrationSet {
   readonly migrations: readonly MigrationFile[]
   /** Placeholder -> value, substituted into the SQL when it is applied. */
   readonly parameters?: Readonly<Record<string, string>>
+  /** The table recording this set's migrations (default `stratum_migrations`). */
+  readonly table?: string
 }
 
 /** One migration's state in {@link MigrationStatus}. */
@@ -30,16 +32,35 @@ export interface MigrateResult {
   readonly applied: readonly { readonly set: string; readonly tag: string }[]
 }
 
-/** Records which migrations ran; created on first migrate. */
+/** Records which migrations ran (unless a set names its own table); created on first migrate. */
 export const MIGRATIONS_TABLE = 'stratum_migrations'
 
-const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+/** What a migrations table name may be: a plain lower-case SQL identifier. */
+export const MIGRATIONS_TABLE_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/
+
+const createTable = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
   set_name text NOT NULL,
   tag text NOT NULL,
   hash text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (set_name, tag)
 )`
+
+/** The migrations table of a set, checked (it is placed in SQL text). */
+export function migrationsTableOf(set: Pick<MigrationSet, 'name' | 'table'>): string {
+  const table = set.table ?? MIGRATIONS_TABLE
+  if (!MIGRATIONS_TABLE_PATTERN.test(table))
+    throw new StratumError(
+      'CONFIG',
+      `Migration set ${set.name}: table ${JSON.stringify(table)} must be a lower-case SQL identifier (a-z, 0-9, _)`,
+    )
+  return table
+}
+
+/** Every distinct migrations table of the sets, in order of first use. */
+export function migrationTables(sets: readonly Pick<MigrationSet, 'name' | 'table'>[]): string[] {
+  return [...new Set(sets.map(migrationsTableOf))]
+}
 
 interface AppliedRow {
   set_name: string
@@ -48,16 +69,26 @@ interface AppliedRow {
   applied_at: Date | string
 }
 
-async function readApplied(session: Pick<SqlSession, 'query'>): Promise<Map<string, AppliedRow>> {
-  const exists = await session.query<{ present: boolean }>(
-    `SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
-  )
-  if (!exists[0]?.present) return new Map()
-  const rows = await session.query<AppliedRow>(
-    `SELECT set_name, tag, hash, applied_at FROM ${MIGRATIONS_TABLE}`,
-  )
-  return new Map(rows.map((r) => [`${r.set_name}\u0000${r.tag}`, r]))
+/** Applied migrations of every table the sets use, keyed by table, set and tag. */
+async function readApplied(
+  session: Pick<SqlSession, 'query'>,
+  sets: readonly MigrationSet[],
+): Promise<Map<string, AppliedRow>> {
+  const applied = new Map<string, AppliedRow>()
+  for (const table of migrationTables(sets)) {
+    const exists = await session.query<{ present: boolean }>(
+      `SELECT to_regclass('${table}') IS NOT NULL AS present`,
+    )
+    if (!exists[0]?.present) continue
+    const rows = await session.query<AppliedRow>(
+      `SELECT set_name, tag, hash, applied_at FROM ${table}`,
+    )
+    for (const r of rows) applied.set(recordKey(table, r.set_name, r.tag), r)
+  }
+  return applied
 }
+
+const recordKey = (table: string, set: string, tag: string) => `${table}\u0000${set}\u0000${tag}`
 
 function fill(statement: string, parameters: Readonly<Record<string, string>> = {}): string {
   let out = statement
@@ -67,8 +98,8 @@ function fill(statement: string, parameters: Readonly<Record<string, string>> = 
 
 /**
  * Applies the pending migrations of each set, in order, each in its own transaction
- * together with its record, while holding the connection's migration lock. Migrations
- * are tracked by (set, tag), never by date, so a migration generated earlier than one
+ * together with its record in the set's migrations table, while holding the connection's
+ * migration lock. Migrations are tracked by (set, tag), never by date, so a migration generated earlier than one
  * already applied still runs.
  * @internal
  */
@@ -77,12 +108,13 @@ export async function applyMigrations(
   sets: readonly MigrationSet[],
 ): Promise<MigrateResult> {
   return connection.withMigrationLock(async (session) => {
-    await session.query(CREATE_TABLE)
-    const applied = await readApplied(session)
+    for (const table of migrationTables(sets)) await session.query(createTable(table))
+    const applied = await readApplied(session, sets)
     const done: { set: string; tag: string }[] = []
     for (const set of sets) {
+      const table = migrationsTableOf(set)
       for (const migration of set.migrations) {
-        const record = applied.get(`${set.name}\u0000${migration.tag}`)
+        const record = applied.get(recordKey(table, set.name, migration.tag))
         if (record) {
           if (record.hash !== migration.hash) {
             throw new StratumError(
@@ -97,10 +129,11 @@ export async function applyMigrations(
           await session.transaction(async (tx) => {
             for (const statement of migration.statements)
               await tx.query(fill(statement, set.parameters))
-            await tx.query(
-              `INSERT INTO ${MIGRATIONS_TABLE} (set_name, tag, hash) VALUES ($1, $2, $3)`,
-              [set.name, migration.tag, migration.hash],
-            )
+            await tx.query(`INSERT INTO ${table} (set_name, tag, hash) VALUES ($1, $2, $3)`, [
+              set.name,
+              migration.tag,
+              migration.hash,
+            ])
           })
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error)
@@ -128,10 +161,10 @@ export async function readMigrationStatus(
   connection: Pick<DatabaseConnection, 'query'>,
   sets: readonly MigrationSet[],
 ): Promise<MigrationStatus> {
-  const applied = await readApplied(connection)
+  const applied = await readApplied(connection, sets)
   const states = sets.flatMap((set) =>
     set.migrations.map((m): MigrationState => {
-      const row = applied.get(`${set.name}\u0000${m.tag}`)
+      const row = applied.get(recordKey(migrationsTableOf(set), set.name, m.tag))
       return {
         set: set.name,
         tag: m.tag,

@@ -10,6 +10,7 @@ import {
   messageEntityKey,
   messagesOfChatKey,
 } from '../repositories/cache-keys.js'
+import type { CascadeGraph } from '../repositories/cascade-graph.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chatVectors } from '../schema/chat-vectors.js'
 import { chats } from '../schema/chats.js'
@@ -41,6 +42,8 @@ export interface ErasureContext {
   /** Blob prefixes of one user, `{userId}` replaced (default `users/{userId}/`). */
   readonly blobPrefixes: readonly string[]
   readonly transaction: <T>(fn: (tx: StratumTransaction) => Promise<T>) => Promise<T>
+  /** Cached rows of extension tables that the user's delete reaches by cascade. */
+  readonly cascades: CascadeGraph
 }
 
 /**
@@ -70,8 +73,9 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
         ).map((m) => m.id)
       : []
     const vectors = await tx.$count(chatVectors, eq(chatVectors.userId, userId))
+    const cascaded = await context.cascades.keysOnDelete(tx, 'users', [userId])
     const deleted = await tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id })
-    return { email: user?.email, chatIds, messageIds, vectors, users: deleted.length }
+    return { email: user?.email, chatIds, messageIds, vectors, cascaded, users: deleted.length }
   })
   await context.cache.purge(
     [
@@ -79,6 +83,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       ...(found.email ? [emailKey(found.email)] : []),
       ...found.chatIds.map(chatEntityKey),
       ...found.messageIds.map(messageEntityKey),
+      ...found.cascaded,
     ],
     [chatsOfUserKey(userId), ...found.chatIds.map(messagesOfChatKey)],
   )

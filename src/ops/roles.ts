@@ -51,11 +51,16 @@ function check(spec: RoleSpec, path: string) {
 /**
  * The statements that make (idempotently) an application role with only DML rights on
  * the tables and sequences of the public schema (now and later, by default privileges of
- * the role that runs migrations), read-only on the migrations table, and a read-only role.
+ * the role that runs migrations), read-only on the migrations tables, and a read-only role.
  * Passwords appear only when `reveal` is true; otherwise as `'***'`, for printing.
  * @internal
  */
-export function roleStatements(database: string, options: RolesOptions, reveal: boolean) {
+export function roleStatements(
+  database: string,
+  options: RolesOptions,
+  reveal: boolean,
+  migrationTables: readonly string[] = [MIGRATIONS_TABLE],
+) {
   const app = options.app ?? { name: 'stratum_app' }
   const readonly = options.readonly ?? { name: 'stratum_readonly' }
   check(app, 'app')
@@ -90,9 +95,12 @@ export function roleStatements(database: string, options: RolesOptions, reveal: 
     `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${a}`,
     `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${a}`,
     `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${r}`,
-    // Migration bookkeeping is the admin's: the app may read it (status), not change it.
-    `DO $$ BEGIN IF to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL THEN REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${MIGRATIONS_TABLE} FROM ${a}; END IF; END $$`,
   )
+  // Migration bookkeeping is the admin's: the app may read it (status), not change it.
+  for (const table of migrationTables)
+    statements.push(
+      `DO $$ BEGIN IF to_regclass('public.${table}') IS NOT NULL THEN REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${table} FROM ${a}; END IF; END $$`,
+    )
   return { app: app.name, readonly: readonly.name, statements }
 }
 
@@ -106,10 +114,11 @@ export async function applyRoles(
   database: string,
   options: RolesOptions,
   apply: boolean,
+  migrationTables?: readonly string[],
 ): Promise<RolesPlan> {
-  const shown = roleStatements(database, options, false)
+  const shown = roleStatements(database, options, false, migrationTables)
   if (apply) {
-    const { statements } = roleStatements(database, options, true)
+    const { statements } = roleStatements(database, options, true, migrationTables)
     await session.transaction(async (tx) => {
       for (const statement of statements) await tx.query(statement)
     })

@@ -1,6 +1,7 @@
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
 import type { ErasureReport } from '../ops/erase-user.js'
+import type { CascadeGraph } from './cascade-graph.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
 
 /**
@@ -22,6 +23,8 @@ export interface RepositoryContext {
    * transaction, after COMMIT inside one, never after a rollback.
    */
   readonly afterCommit: (keys: readonly string[]) => Promise<void>
+  /** Cached rows of other tables that a delete reaches through foreign keys. */
+  readonly cascades: CascadeGraph
   /** Configured embedding dimension. */
   readonly dimensions: number
   /** Text search configuration of `chat_vectors.content_tsv`. */

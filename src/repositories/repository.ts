@@ -486,7 +486,10 @@ export class Repository<T extends PgTable> {
   async delete(id: IdOf<T>): Promise<boolean> {
     return this.run('delete', () =>
       this.context.transaction(async (tx) => {
-        const cascaded = await this.cascadeKeys(tx.executor, id)
+        const cascaded = [
+          ...(await this.cascadeKeys(tx.executor, id)),
+          ...(await this.context.cascades.keysOnDelete(tx.executor, this.definition.name, [id])),
+        ]
         const rows = (await tx.executor
           .delete(this.table as PgTable)
           .where(eq(this.pk, id))

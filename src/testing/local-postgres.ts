@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import type { RunningService } from './running-service.js'
@@ -38,6 +38,12 @@ export async function startLocalPostgres(): Promise<RunningService> {
   if (!bin)
     throw new Error(
       'PostgreSQL server binaries not found under /usr/lib/postgresql (run scripts/install-test-services.sh)',
+    )
+  // Debian's layout: /usr/lib/postgresql/<major>/bin, /usr/share/postgresql/<major>/extension.
+  const major = basename(dirname(bin))
+  if (!existsSync(join('/usr/share/postgresql', major, 'extension', 'vector.control')))
+    throw new Error(
+      `pgvector is not installed for PostgreSQL ${major} (run scripts/install-test-services.sh)`,
     )
   const dir = await mkdtemp(join(tmpdir(), 'stratum-pg-'))
   const dataDir = join(dir, 'data')

@@ -19,7 +19,7 @@ export interface S3Endpoint {
   readonly checksums: 'when_supported' | 'when_required'
 }
 
-/** An S3-protocol server found or started for tests. @internal */
+/** An S3-protocol server found or started for tests. */
 export interface RunningS3 extends RunningService {
   readonly s3: S3Endpoint
 }

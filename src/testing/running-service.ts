@@ -3,7 +3,7 @@ export type ServiceSource = 'env' | 'docker' | 'local'
 
 /**
  * A service started (or found) for tests.
- * @internal
+ *
  */
 export interface RunningService {
   /** Connection URL with admin rights. */

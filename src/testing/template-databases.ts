@@ -1,36 +1,106 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { type DataLayerOptions, resolveOptions } from '../config.js'
 import { createDataLayer } from '../data-layer.js'
-import { withClient as admin, withDatabase } from '../db/server-admin.js'
+import { migrationSetsOf } from '../db/migration-sets.js'
+import type { MigrationSet } from '../db/migrator.js'
+import { onMaintenanceDatabase as admin, withDatabase } from '../db/server-admin.js'
 
-/** Name of the migrated template database for a dimension. @internal */
-export function templateName(dimensions: number): string {
-  return `stratum_template_${dimensions}`
+/** The options that decide what a migrated database contains. */
+export type TemplateOptions = Pick<DataLayerOptions, 'embeddings' | 'migrations' | 'extensions'>
+
+/**
+ * A short hash of everything the migrations would do: each set's name, migrations table,
+ * parameters (the embedding dimension, the text search language) and migration hashes.
+ * A changed or added migration gives a new template; an unchanged one is reused.
+ * @internal
+ */
+export function migrationSetsHash(sets: readonly MigrationSet[]): string {
+  const described = sets.map((set) => [
+    set.name,
+    set.table ?? null,
+    Object.entries(set.parameters ?? {}).sort(),
+    set.migrations.map((m) => [m.tag, m.hash]),
+  ])
+  return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 16)
+}
+
+/** The template database's name for these options. @internal */
+export function templateNameFor(options: TemplateOptions = {}): string {
+  return `stratum_tpl_${migrationSetsHash(migrationSetsOf(resolveOptions(options)))}`
+}
+
+/** An advisory lock key (a signed 64-bit integer) derived from a name. */
+function lockKeyOf(name: string): string {
+  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString()
 }
 
 /**
- * Creates (or re-creates) a template database migrated with the core migrations for the
- * given embedding dimension, closed to connections so that clones are always allowed.
- * @internal
+ * Makes sure the migrated template database for `options` exists on the server of
+ * `adminUrl` and returns its name (`stratum_tpl_<hash of the migrations>`). Created once:
+ * concurrent callers in other workers or processes wait on an advisory lock and then find
+ * it; one left half-made by a crash is made again. Templates take no connections, so
+ * clones never wait.
  */
-export async function createTemplateDatabase(adminUrl: string, dimensions: number): Promise<void> {
-  const name = templateName(dimensions)
-  await admin(adminUrl, async (client) => {
-    await client.query(`ALTER DATABASE ${name} WITH is_template false`).catch(() => {})
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await client.query(`CREATE DATABASE ${name}`)
-  })
-  const data = await createDataLayer({
-    databaseUrl: withDatabase(adminUrl, name),
-    embeddings: { dimensions },
-  })
-  try {
-    await data.migrate()
-  } finally {
-    await data.close()
+export async function ensureTemplateDatabase(
+  adminUrl: string,
+  options: TemplateOptions = {},
+): Promise<string> {
+  const name = templateNameFor(options)
+  const ready = async (client: import('pg').Client) => {
+    const { rows } = await client.query<{ datistemplate: boolean }>(
+      'SELECT datistemplate FROM pg_database WHERE datname = $1',
+      [name],
+    )
+    return rows[0]
   }
-  await admin(adminUrl, (client) =>
-    client.query(`ALTER DATABASE ${name} WITH is_template true allow_connections false`),
-  )
+  await admin(adminUrl, async (client) => {
+    if ((await ready(client))?.datistemplate) return
+    // A session lock: released by the server if this process dies while it builds.
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKeyOf(name)])
+    const found = await ready(client)
+    if (found?.datistemplate) return
+    if (found) await client.query(`DROP DATABASE ${name} WITH (FORCE)`)
+    await client.query(`CREATE DATABASE ${name}`)
+    try {
+      const data = await createDataLayer({
+        ...options,
+        databaseUrl: withDatabase(adminUrl, name),
+      })
+      try {
+        await data.migrate()
+      } finally {
+        await data.close()
+      }
+      await client.query(`ALTER DATABASE ${name} WITH is_template true allow_connections false`)
+    } catch (error) {
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+      throw error
+    }
+  })
+  return name
+}
+
+/**
+ * Drops the template databases made by {@link ensureTemplateDatabase} on a server that
+ * outlives the tests (one given by `TEST_DATABASE_URL`), for example after migrations
+ * changed; returns their names.
+ */
+export async function dropTemplateDatabases(adminUrl: string): Promise<string[]> {
+  return admin(adminUrl, async (client) => {
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'stratum\\_tpl\\_%'",
+    )
+    for (const { datname } of rows) {
+      await client.query(`ALTER DATABASE ${datname} WITH is_template false`)
+      await client.query(`DROP DATABASE ${datname} WITH (FORCE)`)
+    }
+    return rows.map((r) => r.datname)
+  })
+}
+
+/** A fresh test database name. */
+function testDatabaseName(): string {
+  return `stratum_test_${randomBytes(6).toString('hex')}`
 }
 
 /**
@@ -41,7 +111,7 @@ export async function cloneDatabase(
   adminUrl: string,
   template: string,
 ): Promise<{ url: string; name: string }> {
-  const name = `stratum_test_${randomBytes(6).toString('hex')}`
+  const name = testDatabaseName()
   await admin(adminUrl, (client) =>
     client.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`),
   )
@@ -55,7 +125,7 @@ export async function cloneDatabase(
 export async function createEmptyDatabase(
   adminUrl: string,
 ): Promise<{ url: string; name: string }> {
-  const name = `stratum_test_${randomBytes(6).toString('hex')}`
+  const name = testDatabaseName()
   await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`))
   return { url: withDatabase(adminUrl, name), name }
 }

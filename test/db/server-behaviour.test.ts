@@ -2,7 +2,11 @@ import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import { describe, expect, inject, it } from 'vitest'
 import { createDataLayer } from '../../src/index.js'
-import { cloneDatabase, dropDatabase, templateName } from '../../src/testing/template-databases.js'
+import {
+  cloneDatabase,
+  dropDatabase,
+  templateNameFor,
+} from '../../src/testing/template-databases.js'
 import { backends, backendTitle, databaseUrlOf, uniqueEmail } from '../helpers/backends.js'
 
 // Behaviour only a server has: timeouts, dying connections, a database going away.
@@ -56,7 +60,10 @@ describe(`server connections [${backendTitle(server)}]`, () => {
 
   it('reports the database down, without throwing, once it is gone', async () => {
     const adminUrl = inject('postgresUrl')
-    const { url, name } = await cloneDatabase(adminUrl, templateName(1536))
+    const { url, name } = await cloneDatabase(
+      adminUrl,
+      templateNameFor({ embeddings: { dimensions: 1536 } }),
+    )
     const data = await createDataLayer({
       databaseUrl: url,
       database: { pool: { connectionTimeoutMs: 2000 } },

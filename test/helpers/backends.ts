@@ -1,11 +1,10 @@
 import { afterAll, inject } from 'vitest'
-import { createDataLayer, type DataLayer, type DataLayerOptions } from '../../src/index.js'
+import type { DataLayer, DataLayerOptions } from '../../src/index.js'
 import {
-  cloneDatabase,
-  createEmptyDatabase,
-  dropDatabase,
-  templateName,
-} from '../../src/testing/template-databases.js'
+  createTestDataLayer,
+  type TestDataLayer,
+  type TestDataLayerOptions,
+} from '../../src/testing/create-test-data-layer.js'
 
 /** Options a test may pass: everything but where the database is. */
 export type TestLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'database'> & {
@@ -27,31 +26,34 @@ export interface Backend {
   reopen(data: DataLayer): Promise<DataLayer>
 }
 
-const urls = new WeakMap<DataLayer, { url: string; options: DataLayerOptions }>()
-
-const cleanups: (() => Promise<void>)[] = []
+// Every data layer of these tests comes from the public test helpers (stratum-data/testing),
+// so they are exercised on every run. The cache and blobs stay in-process unless a test
+// configures Redis or S3 itself; the database is PGlite or a template clone on the server.
+const opened = new WeakMap<DataLayer, TestDataLayer>()
+const destroys: (() => Promise<void>)[] = []
 afterAll(async () => {
-  await Promise.allSettled(cleanups.splice(0).map((c) => c()))
+  await Promise.allSettled(destroys.splice(0).map((destroy) => destroy()))
 })
 
-function track(data: DataLayer, extra?: () => Promise<void>): DataLayer {
-  cleanups.push(async () => {
-    await data.close()
-    await extra?.()
+async function openTest(
+  database: 'embedded' | 'server',
+  options: TestLayerOptions,
+  migrate: boolean,
+): Promise<DataLayer> {
+  const t = await createTestDataLayer({
+    ...(options as TestDataLayerOptions),
+    use: { database, cache: 'embedded', blobs: 'embedded' },
+    migrate,
   })
-  return data
+  destroys.push(() => t.destroy())
+  opened.set(t.data, t)
+  return t.data
 }
 
 const pglite: Backend = {
   name: 'pglite',
-  async open(options = {}) {
-    const data = track(await createDataLayer(options))
-    await data.migrate()
-    return data
-  },
-  async openEmpty(options = {}) {
-    return track(await createDataLayer(options))
-  },
+  open: (options = {}) => openTest('embedded', options, true),
+  openEmpty: (options = {}) => openTest('embedded', options, false),
   async reopen(data) {
     return data
   },
@@ -59,32 +61,12 @@ const pglite: Backend = {
 
 const postgres: Backend = {
   name: 'postgres',
-  async open(options = {}) {
-    const adminUrl = inject('postgresUrl')
-    const dimensions = options.embeddings?.dimensions ?? 1536
-    const { url, name } = await cloneDatabase(adminUrl, templateName(dimensions))
-    const data = track(await createDataLayer({ ...options, databaseUrl: url }), () =>
-      dropDatabase(adminUrl, name),
-    )
-    urls.set(data, { url, options })
-    return data
-  },
-  async openEmpty(options = {}) {
-    const adminUrl = inject('postgresUrl')
-    const { url, name } = await createEmptyDatabase(adminUrl)
-    const data = track(await createDataLayer({ ...options, databaseUrl: url }), () =>
-      dropDatabase(adminUrl, name),
-    )
-    urls.set(data, { url, options })
-    return data
-  },
+  open: (options = {}) => openTest('server', options, true),
+  openEmpty: (options = {}) => openTest('server', options, false),
   async reopen(data) {
-    const known = urls.get(data)
-    if (!known) throw new Error('reopen: not a data layer opened by this backend')
-    // Closed before the first one, whose cleanup drops the database.
-    const other = await createDataLayer({ ...known.options, databaseUrl: known.url })
-    cleanups.unshift(() => other.close())
-    return other
+    const t = opened.get(data)
+    if (!t) throw new Error('reopen: not a data layer opened by this backend')
+    return t.reopen()
   },
 }
 
@@ -118,7 +100,7 @@ export function embeddingFrom(seed: number, dimensions: number): number[] {
 
 /** The URL of a server database opened by the postgres backend. */
 export function databaseUrlOf(data: DataLayer): string {
-  const known = urls.get(data)
-  if (!known) throw new Error('databaseUrlOf: not a data layer opened by the postgres backend')
-  return known.url
+  const url = opened.get(data)?.databaseUrl
+  if (!url) throw new Error('databaseUrlOf: not a data layer opened by the postgres backend')
+  return url
 }

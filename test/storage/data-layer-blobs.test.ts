@@ -6,7 +6,11 @@ import { createDataLayer, type DataLayer } from '../../src/index.js'
 import { memoryBlobDriver } from '../../src/storage/index.js'
 import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import { freePort } from '../../src/testing/free-port.js'
-import { cloneDatabase, dropDatabase, templateName } from '../../src/testing/template-databases.js'
+import {
+  cloneDatabase,
+  dropDatabase,
+  templateNameFor,
+} from '../../src/testing/template-databases.js'
 import { testS3Options } from '../helpers/s3.js'
 
 const s3 = inject('s3')
@@ -29,7 +33,10 @@ describe('data.blobs', () => {
   }
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stratum-layer-blobs-'))
-    database = await cloneDatabase(inject('postgresUrl'), templateName(384))
+    database = await cloneDatabase(
+      inject('postgresUrl'),
+      templateNameFor({ embeddings: { dimensions: 384 } }),
+    )
   })
   afterAll(async () => {
     await Promise.all(opened.map((d) => d.close()))

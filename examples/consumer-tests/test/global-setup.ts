@@ -1,0 +1,3 @@
+import { globalSetup } from 'stratum-data/testing'
+
+export default globalSetup({ templates: [{ embeddings: { dimensions: 384 } }] })

@@ -1,0 +1,3 @@
+import { isolationSuite } from './isolation.js'
+
+isolationSuite('search')

@@ -1,0 +1,1 @@
+CREATE INDEX "notes_user_pinned_idx" ON "notes" USING btree ("user_id") WHERE "notes"."pinned";

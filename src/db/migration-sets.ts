@@ -1,0 +1,49 @@
+import type { ResolvedOptions } from '../config.js'
+import { checkExtensions } from '../extensions/extension.js'
+import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from '../schema/embedding-column.js'
+import { coreMigrationsFolder, readMigrationFolder } from './migration-files.js'
+import type { MigrationSet } from './migrator.js'
+
+/**
+ * Every migration set a data layer applies, in order: the core set (with the embedding
+ * dimension and text search language filled in), then `migrations.sets`, then each
+ * extension's. Reads the folders, so a missing one is a `CONFIG` error before anything
+ * connects.
+ * @internal
+ */
+export function migrationSetsOf(
+  options: Pick<ResolvedOptions, 'embeddings' | 'migrations' | 'extensions'>,
+): MigrationSet[] {
+  checkExtensions(
+    options.extensions,
+    options.migrations.sets.map((set) => set.name),
+  )
+  const core: MigrationSet = {
+    name: 'core',
+    migrations: readMigrationFolder(coreMigrationsFolder()),
+    parameters: {
+      [EMBEDDING_DIMENSIONS_TOKEN]: String(options.embeddings.dimensions),
+      [FULL_TEXT_LANGUAGE_TOKEN]: options.embeddings.fullTextLanguage,
+    },
+  }
+  const extra = options.migrations.sets.map(
+    (set): MigrationSet => ({
+      name: set.name,
+      migrations: readMigrationFolder(set.folder),
+      ...(set.parameters ? { parameters: set.parameters } : {}),
+    }),
+  )
+  const extensions = options.extensions.flatMap((extension): MigrationSet[] => {
+    const migrations = extension.migrations
+    if (!migrations) return []
+    return [
+      {
+        name: extension.name,
+        migrations: readMigrationFolder(migrations.folder),
+        ...(migrations.parameters ? { parameters: migrations.parameters } : {}),
+        ...(migrations.table ? { table: migrations.table } : {}),
+      },
+    ]
+  })
+  return [core, ...extra, ...extensions]
+}

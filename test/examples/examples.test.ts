@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const root = join(import.meta.dirname, '..', '..')
+let work: string
+let tarball: string
+
+/** The test services of this run, for the example projects' own global setups to find. */
+const serviceEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => name.startsWith('TEST_')),
+)
+
+/** Copies an example project out of the repository and installs the packed package in it. */
+async function install(example: string): Promise<string> {
+  const dir = join(work, example)
+  await cp(join(root, 'examples', example), dir, {
+    recursive: true,
+    filter: (source) => !/[/\\](node_modules|dist)$/.test(source),
+  })
+  const manifestPath = join(dir, 'package.json')
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'))
+  manifest.devDependencies['stratum-data'] = `file:${tarball}`
+  await writeFile(manifestPath, JSON.stringify(manifest, null, 2))
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    timeout: 240_000,
+  })
+  return dir
+}
+
+interface VitestReport {
+  numPassedTests: number
+  numFailedTests: number
+  numPendingTests: number
+  testResults: {
+    name: string
+    startTime: number
+    endTime: number
+    assertionResults: { fullName: string; status: string }[]
+  }[]
+}
+
+async function vitest(
+  dir: string,
+  script: string[],
+): Promise<{ report: VitestReport; stdout: string }> {
+  const outputFile = join(dir, 'vitest-report.json')
+  const { stdout } = await run(
+    'npm',
+    [...script, '--', '--reporter=json', '--reporter=default', `--outputFile.json=${outputFile}`],
+    {
+      cwd: dir,
+      env: { ...process.env, ...serviceEnv },
+      timeout: 300_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  )
+  return { report: JSON.parse(await readFile(outputFile, 'utf8')), stdout }
+}
+
+describe('the example projects, on the packed package', () => {
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'stratum-examples-'))
+    await run('npx', ['tsup'], { cwd: root, timeout: 240_000 })
+    const { stdout } = await run('npm', ['pack', '--pack-destination', work], { cwd: root })
+    tarball = join(work, stdout.trim().split('\n').at(-1)!)
+  }, 300_000)
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true })
+  })
+
+  it('extension-notes builds, type-checks and passes its tests on PGlite and on Postgres', async () => {
+    const dir = await install('extension-notes')
+    await run('npm', ['run', 'build'], { cwd: dir, timeout: 120_000 })
+    const { report } = await vitest(dir, ['test'])
+    const names = report.testResults.flatMap((f) => f.assertionResults)
+    expect(report.numFailedTests).toBe(0)
+    expect(report.numPendingTests).toBe(0)
+    const on = (backend: string) =>
+      names.filter((t) => t.fullName.includes(`on ${backend}`) && t.status === 'passed').length
+    expect(on('pglite')).toBe(6)
+    expect(on('postgres')).toBe(6)
+
+    // The built package finds its migrations from dist/ and gives a typed data.ext.notes.
+    const script = `
+      import { createDataLayer } from 'stratum-data'
+      import { notes } from 'stratum-notes'
+      const data = await createDataLayer({ extensions: [notes()], embeddings: { dimensions: 8 } })
+      const { applied } = await data.migrate()
+      const user = await data.users.create({ email: 'ext@example.com' })
+      const note = await data.ext.notes.create({ userId: user.id, title: 'built' })
+      console.log(JSON.stringify({ applied: applied.map((m) => m.set + '/' + m.tag), title: (await data.ext.notes.findById(note.id)).title }))
+      await data.close()`
+    const { stdout } = await run('node', ['--input-type=module', '-e', script], { cwd: dir })
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      applied: [
+        'core/0000_enable_pgvector',
+        'core/0001_core_schema',
+        'core/0002_full_text',
+        'notes/0000_create_notes',
+        'notes/0001_pinned_index',
+      ],
+      title: 'built',
+    })
+  }, 600_000)
+
+  it('consumer-tests: parallel workers, each file on its own database, cache prefix and blob prefix', async () => {
+    const dir = await install('consumer-tests')
+    const { report, stdout } = await vitest(dir, ['test'])
+    expect(report.numFailedTests).toBe(0)
+    expect(report.numPassedTests).toBe(8)
+    // Two worker processes, and files that really ran at the same time.
+    const pids = new Set(
+      [...stdout.matchAll(/\] pid (\d+) on postgres \(template clone\), redis, s3/g)].map(
+        (m) => m[1],
+      ),
+    )
+    expect(pids.size).toBeGreaterThanOrEqual(2)
+    const files = report.testResults.map((f) => [f.startTime, f.endTime] as const)
+    const overlapping = files.some(([start, end], i) =>
+      files.some(([s, e], j) => i !== j && s < end && start < e),
+    )
+    expect(overlapping).toBe(true)
+  }, 600_000)
+})
