@@ -81,6 +81,13 @@ const databaseSchema = z
         message: 'must be a pg Pool or a PGlite instance',
       })
       .optional(),
+    /**
+     * PGlite only: start from this data directory dump (`PGlite.dumpDataDir()`) instead of
+     * an empty cluster; how test data layers start from a migrated template.
+     */
+    loadDataDir: z
+      .custom<Blob>((v) => v instanceof Blob, { message: 'must be a Blob from dumpDataDir()' })
+      .optional(),
     pool: poolSchema.default(poolSchema.parse({})),
     tls: tlsSchema.optional(),
     /** Queries at or over this many ms are counted as slow and logged (0: never). */
@@ -365,6 +372,14 @@ const optionsSchema = z
         code: 'custom',
         message: `give only one of ${given.join(', ')}`,
         path: ['databaseUrl'],
+      })
+    }
+    if (o.database.loadDataDir && (o.databaseUrl || o.database.client)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'is for a PGlite that the data layer starts itself (not with databaseUrl or database.client)',
+        path: ['database', 'loadDataDir'],
       })
     }
   })

@@ -323,7 +323,12 @@ async function openConnection(
       observer,
     })
   }
-  return openPGlite({ dir: database.dir, client: client as never, observer })
+  return openPGlite({
+    dir: database.dir,
+    client: client as never,
+    loadDataDir: database.loadDataDir,
+    observer,
+  })
 }
 
 function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDriver } {

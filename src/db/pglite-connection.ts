@@ -40,6 +40,8 @@ export interface PGliteConnectionOptions {
   readonly dir?: string | undefined
   /** A ready PGlite instance (with the vector extension loaded); it is not closed by us. */
   readonly client?: PGlite | undefined
+  /** A data directory dump to start from (`PGlite.dumpDataDir()`), for an instance created here. */
+  readonly loadDataDir?: Blob | undefined
   /** Times the queries of an instance created here (one passed in is left as it is). */
   readonly observer?: QueryObserver | undefined
 }
@@ -57,7 +59,11 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
   try {
     pglite =
       options.client ??
-      new PGlite({ ...(options.dir ? { dataDir: options.dir } : {}), extensions: { vector } })
+      new PGlite({
+        ...(options.dir ? { dataDir: options.dir } : {}),
+        ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+        extensions: { vector },
+      })
     await pglite.waitReady
   } catch (error) {
     await release?.()

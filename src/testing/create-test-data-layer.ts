@@ -10,6 +10,7 @@ import { migrationTables } from '../db/migrator.js'
 import { quoteIdentifier } from '../db/server-admin.js'
 import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.js'
 import { createFixtures, type Fixtures } from './fixtures.js'
+import { pgliteTemplate } from './pglite-templates.js'
 import { testS3FromEnv } from './start-test-services.js'
 import {
   cloneDatabase,
@@ -145,8 +146,14 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
       const dir = blobDir
       undo.push(() => rm(dir, { recursive: true, force: true }))
     }
+    // On PGlite, a migrated template too: a dump of one, loaded into a new in-memory instance.
+    const template =
+      !onServer && migrate && !layerOptions.database?.dir && !layerOptions.database?.client
+        ? await pgliteTemplate(layerOptions)
+        : undefined
     const finalOptions: DataLayerOptions = {
       ...layerOptions,
+      ...(template ? { database: { ...layerOptions.database, loadDataDir: template } } : {}),
       ...(databaseUrl ? { databaseUrl } : {}),
       ...(redisUrl ? { redisUrl: env.TEST_REDIS_URL } : {}),
       ...(s3
@@ -182,7 +189,7 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
         await data.blobs.deleteMany(keys.slice(i, i + 1000))
     }
     undo.push(() => clearShared())
-    if (!onServer && migrate) await data.migrate()
+    if (!onServer && migrate && !template) await data.migrate()
     const fixtures = createFixtures(data, seed === undefined ? {} : { seed })
     const keep = new Set(migrationTables(sets))
     const parts = [

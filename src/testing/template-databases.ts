@@ -8,6 +8,16 @@ import { onMaintenanceDatabase as admin, withDatabase } from '../db/server-admin
 /** The options that decide what a migrated database contains. */
 export type TemplateOptions = Pick<DataLayerOptions, 'embeddings' | 'migrations' | 'extensions'>
 
+/** Only the options that shape the schema (a caller may pass a whole configuration). @internal */
+export function templateOptionsOf(options: TemplateOptions): TemplateOptions {
+  const { embeddings, migrations, extensions } = options
+  return {
+    ...(embeddings ? { embeddings } : {}),
+    ...(migrations ? { migrations } : {}),
+    ...(extensions ? { extensions } : {}),
+  }
+}
+
 /**
  * A short hash of everything the migrations would do: each set's name, migrations table,
  * parameters (the embedding dimension, the text search language) and migration hashes.
@@ -63,7 +73,7 @@ export async function ensureTemplateDatabase(
     await client.query(`CREATE DATABASE ${name}`)
     try {
       const data = await createDataLayer({
-        ...options,
+        ...templateOptionsOf(options),
         databaseUrl: withDatabase(adminUrl, name),
       })
       try {

@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -9,6 +10,7 @@ import {
   startTestServices,
   type TestDataLayer,
 } from '../../src/testing/index.js'
+import { PGLITE_TEMPLATE_DIR } from '../../src/testing/pglite-templates.js'
 import { templateNameFor } from '../../src/testing/template-databases.js'
 import { testS3Client } from '../helpers/s3.js'
 
@@ -211,6 +213,29 @@ describe('createTestDataLayer without services', () => {
     expect(t.data.blobs.kind).toBe('fs')
     await expect(t.reopen()).rejects.toThrow(/one instance/)
     await t.destroy()
+  })
+
+  it('starts PGlite from a migrated dump kept on disk, one per set of migrations', async () => {
+    const dimensions = 3 + Math.floor(Math.random() * 500)
+    const before = new Set(await readdir(PGLITE_TEMPLATE_DIR).catch(() => []))
+    const first = await createTestDataLayer({ env: {}, embeddings: { dimensions } })
+    const made = (await readdir(PGLITE_TEMPLATE_DIR)).filter((f) => !before.has(f))
+    expect(made).toHaveLength(1)
+    const second = await createTestDataLayer({ env: {}, embeddings: { dimensions } })
+    try {
+      expect(await readdir(PGLITE_TEMPLATE_DIR)).toHaveLength(before.size + 1)
+      for (const t of [first, second]) {
+        expect(t.data.embeddingDimensions).toBe(dimensions)
+        expect((await t.data.migrationStatus()).pending).toEqual([])
+        expect((await t.data.migrate()).applied).toEqual([])
+      }
+      // Separate instances: a row in one is not in the other.
+      await first.fixtures.user()
+      expect(await second.data.users.count()).toBe(0)
+    } finally {
+      await Promise.all([first.destroy(), second.destroy()])
+      await rm(`${PGLITE_TEMPLATE_DIR}/${made[0]}`, { force: true })
+    }
   })
 
   it("refuses use: 'server' when the service's URL is not set, naming it", async () => {
