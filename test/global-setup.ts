@@ -12,6 +12,8 @@ declare module 'vitest' {
     redisDescription: string
     s3: import('../src/testing/local-s3.js').S3Endpoint
     s3Description: string
+    /** Unique per run: the package is built once per run (test/helpers/built-package.ts). */
+    runId: string
   }
 }
 
@@ -35,5 +37,6 @@ export default async function setup(project: TestProject) {
   project.provide('redisDescription', services.redis!.description)
   project.provide('s3', services.s3!.s3)
   project.provide('s3Description', services.s3!.description)
+  project.provide('runId', `${process.pid}-${Date.now()}`)
   return () => services.stop()
 }

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { builtPackage } from './helpers/built-package.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..')
-const outDir = join(root, '.test-dist')
+const outDir = join(root, 'dist')
 
 const script = (load: string) => `
 ${load}
@@ -29,11 +30,8 @@ console.log(JSON.stringify({ applied: applied.length, email: user.email, schemaO
 
 describe('the built package', () => {
   beforeAll(async () => {
-    await run('npx', ['tsup', '--no-dts', '--out-dir', outDir], { cwd: root })
-  }, 120_000)
-  afterAll(async () => {
-    await rm(outDir, { recursive: true, force: true })
-  })
+    await builtPackage()
+  }, 300_000)
 
   it('works when imported as ESM, finding its shipped migrations', async () => {
     const code = script(

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { uniquePrefix } from '../../src/testing/contracts/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { createEmptyDatabase, dropDatabase } from '../../src/testing/template-databases.js'
+import { builtPackage } from '../helpers/built-package.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
@@ -19,7 +19,7 @@ interface CliResult {
   stderr: string
 }
 
-const outDir = join(root, '.test-cli')
+const outDir = join(root, 'dist')
 
 /** Runs the built `stratum` binary (what package.json's `bin` points at) in a child process. */
 async function stratum(args: string[], env: Record<string, string>): Promise<CliResult> {
@@ -46,7 +46,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
   const databases: string[] = []
   const roles: string[] = []
   beforeAll(async () => {
-    await run('npx', ['tsup', '--no-dts', '--format', 'esm', '--out-dir', outDir], { cwd: root })
+    await builtPackage()
     const empty = await createEmptyDatabase(adminUrl)
     databases.push(empty.name)
     env = {
@@ -70,7 +70,6 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     await admin.connect()
     for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${role}`)
     await admin.end()
-    await rm(outDir, { recursive: true, force: true })
   })
 
   it('prints help for every command, exit 0; an unknown command is exit 2', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { builtPackage } from '../helpers/built-package.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
@@ -66,7 +67,7 @@ async function vitest(
 describe('the example projects, on the packed package', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'stratum-examples-'))
-    await run('npx', ['tsup'], { cwd: root, timeout: 240_000 })
+    await builtPackage()
     const { stdout } = await run('npm', ['pack', '--pack-destination', work], { cwd: root })
     tarball = join(work, stdout.trim().split('\n').at(-1)!)
   }, 300_000)
