@@ -6,8 +6,11 @@ import type { Logger } from './db/query-observer.js'
 import { ConfigError } from './errors.js'
 import type { DataLayerExtension } from './extensions/extension.js'
 
-/** Largest dimension an HNSW index on a `vector` column accepts (pgvector's limit). */
-export const MAX_INDEXED_DIMENSIONS = 2000
+/**
+ * Largest embedding dimension: pgvector indexes `halfvec` up to 4,000 dimensions (and
+ * `vector` up to 2,000), so above 2,000 the indexes are built on `embedding::halfvec(N)`.
+ */
+export const MAX_INDEXED_DIMENSIONS = 4000
 
 /** How one table's rows are cached, or `false` for not at all. */
 const tableCacheSchema = z.union([

@@ -11,6 +11,11 @@ export interface MigrationSet {
   readonly parameters?: Readonly<Record<string, string>>
   /** The table recording this set's migrations (default `stratum_migrations`). */
   readonly table?: string
+  /**
+   * Exact statement text replaced when applied (after the parameters), for the library's
+   * own configuration-dependent DDL; the recorded hash stays the shipped file's.
+   */
+  readonly rewrites?: readonly { readonly from: string; readonly to: string }[]
 }
 
 /** One migration's state in {@link MigrationStatus}. */
@@ -90,9 +95,11 @@ async function readApplied(
 
 const recordKey = (table: string, set: string, tag: string) => `${table}\u0000${set}\u0000${tag}`
 
-function fill(statement: string, parameters: Readonly<Record<string, string>> = {}): string {
+function fill(statement: string, set: MigrationSet): string {
   let out = statement
-  for (const [token, value] of Object.entries(parameters)) out = out.split(token).join(value)
+  for (const [token, value] of Object.entries(set.parameters ?? {}))
+    out = out.split(token).join(value)
+  for (const { from, to } of set.rewrites ?? []) out = out.split(from).join(to)
   return out
 }
 
@@ -127,8 +134,7 @@ export async function applyMigrations(
         }
         try {
           await session.transaction(async (tx) => {
-            for (const statement of migration.statements)
-              await tx.query(fill(statement, set.parameters))
+            for (const statement of migration.statements) await tx.query(fill(statement, set))
             await tx.query(`INSERT INTO ${table} (set_name, tag, hash) VALUES ($1, $2, $3)`, [
               set.name,
               migration.tag,

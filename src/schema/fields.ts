@@ -47,7 +47,7 @@ export const jsonObjectField = z.record(z.string(), z.unknown()).superRefine((va
 
 /**
  * An embedding of exactly `dimensions` finite numbers. Checked in one loop rather than a
- * schema per element: embeddings are long (384 to 2,000 numbers) and every upsert and
+ * schema per element: embeddings are long (384 to 4,000 numbers) and every upsert and
  * search validates them, so this runs about 50 times faster than `z.array(z.number())`.
  */
 export const embeddingField = (dimensions: number) =>

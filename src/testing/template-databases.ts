@@ -29,6 +29,7 @@ export function migrationSetsHash(sets: readonly MigrationSet[]): string {
     set.name,
     set.table ?? null,
     Object.entries(set.parameters ?? {}).sort(),
+    set.rewrites ?? [],
     set.migrations.map((m) => [m.tag, m.hash]),
   ])
   return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 16)

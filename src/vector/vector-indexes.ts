@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { DatabaseConnection, SqlSession } from '../db/connection.js'
 import { mapIfDatabaseError } from '../db/map-database-error.js'
 import { validate } from '../repositories/validate.js'
+import type { IndexedEmbedding } from './indexed-embedding.js'
 import { type DistanceMetric, METRICS } from './metrics.js'
 
 /** Options of `vectors.ensureIndex`. */
@@ -60,7 +61,10 @@ const ensureSchema = z
   .strict()
 
 const OPERATOR_CLASSES = new Map(
-  Object.entries(METRICS).map(([metric, spec]) => [spec.operatorClass, metric as DistanceMetric]),
+  Object.entries(METRICS).flatMap(([metric, spec]) => [
+    [spec.operatorClass, metric as DistanceMetric],
+    [spec.operatorClass.replace(/^vector_/, 'halfvec_'), metric as DistanceMetric],
+  ]),
 )
 
 /**
@@ -71,8 +75,14 @@ const OPERATOR_CLASSES = new Map(
 export class VectorIndexes {
   readonly #connection: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>
 
-  constructor(connection: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>) {
+  readonly #indexed: IndexedEmbedding
+
+  constructor(
+    connection: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'>,
+    indexed: IndexedEmbedding,
+  ) {
     this.#connection = connection
+    this.#indexed = indexed
   }
 
   async list(): Promise<VectorIndex[]> {
@@ -89,9 +99,10 @@ export class VectorIndexes {
          from pg_index i
          join pg_class c on c.oid = i.indexrelid
          join pg_am am on am.oid = c.relam
-         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
          join pg_opclass oc on oc.oid = i.indclass[0]
-         where i.indrelid = 'chat_vectors'::regclass and a.attname = 'embedding'
+         -- The column itself, or (above 2,000 dimensions) the expression embedding::halfvec(N).
+         where i.indrelid = 'chat_vectors'::regclass
+           and ltrim(pg_get_indexdef(i.indexrelid, 1, true), '(') ~ '^embedding($|::)'
            and am.amname in ('hnsw', 'ivfflat')
          order by c.relname`,
       ),
@@ -119,7 +130,7 @@ export class VectorIndexes {
     const name = existing?.name ?? `chat_vectors_embedding_${wanted.metric}_${wanted.type}_idx`
     const server = this.#connection.kind === 'postgres'
     const concurrently = server ? 'concurrently ' : ''
-    const opclass = METRICS[wanted.metric].operatorClass
+    const opclass = this.#indexed.operatorClass(wanted.metric)
     const withOptions =
       wanted.type === 'hnsw'
         ? `with (m = ${wanted.m ?? 16}, ef_construction = ${wanted.efConstruction ?? 64})`
@@ -132,7 +143,7 @@ export class VectorIndexes {
         if (server) await session.query(`set maintenance_work_mem = '${wanted.maintenanceWorkMem}'`)
         await this.#withProgress(wanted.onProgress, () =>
           session.query(
-            `create index ${concurrently}if not exists "${name}" on chat_vectors using ${wanted.type} (embedding ${opclass}) ${withOptions}`,
+            `create index ${concurrently}if not exists "${name}" on chat_vectors using ${wanted.type} (${this.#indexed.ddl} ${opclass}) ${withOptions}`,
           ),
         )
         if (server) await session.query('reset maintenance_work_mem')

@@ -9,6 +9,7 @@ import { runOperation } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { embeddingField } from '../schema/fields.js'
+import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
 import {
   compileMetadataFilter,
   type MetadataFilter,
@@ -300,6 +301,7 @@ export class VectorStore {
   readonly #insertSchema: ReturnType<typeof vectorInsertSchema>
 
   readonly #indexes: VectorIndexes | undefined
+  readonly #indexed: IndexedEmbedding
   readonly #connection: DatabaseConnection | undefined
 
   /**
@@ -313,7 +315,8 @@ export class VectorStore {
   ) {
     this.#context = context
     this.#connection = connection
-    this.#indexes = connection && new VectorIndexes(ddl ?? connection)
+    this.#indexed = indexedEmbedding(context.dimensions)
+    this.#indexes = connection && new VectorIndexes(ddl ?? connection, this.#indexed)
     this.#searchSchema = searchSchema(context.dimensions)
     this.#insertSchema = vectorInsertSchema(context.dimensions)
   }
@@ -659,8 +662,12 @@ export class VectorStore {
     const query = validate(this.#searchSchema, options, 'chat_vectors.search')
     const where = conditionsOf(query, 'chat_vectors.search')
     const metric = METRICS[query.metric]
-    const vector = sql`${`[${query.embedding.join(',')}]`}::vector`
-    const distance = sql<number>`(${chatVectors.embedding} ${metric.operator} ${vector})`
+    const literal = `[${query.embedding.join(',')}]`
+    const vector = sql`${literal}::vector`
+    // The index path orders by the indexed expression (halfvec above 2,000 dimensions); the
+    // exact path ranks the stored full-precision vectors.
+    const indexed = this.#indexed
+    const distance = sql<number>`(${indexed.expression} ${metric.operator} ${indexed.cast(literal)})`
     const wanted = query.limit + query.offset
     const efSearch = query.efSearch ?? Math.min(1000, Math.max(100, wanted))
     const maxDistance =
