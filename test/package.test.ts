@@ -83,4 +83,35 @@ describe('the built package', () => {
     const cjs = `const c = require(${JSON.stringify(join(outDir, 'testing/contracts/index.cjs'))}); console.log(typeof c.cacheDriverContract)`
     expect((await run('node', ['-e', cjs], { cwd: root })).stdout.trim()).toBe('function')
   })
+
+  it('exports the test helpers to ESM and to CommonJS (Jest), without a test runner', async () => {
+    const names = [
+      'createFixtures',
+      'createTestDataLayer',
+      'dropTemplateDatabases',
+      'ensureTemplateDatabase',
+      'exportTestServices',
+      'globalSetup',
+      'globalTeardown',
+      'prepareTestServices',
+      'startTestServices',
+      'testS3FromEnv',
+    ]
+    const esm = `const t = await import(${JSON.stringify(join(outDir, 'testing/index.js'))}); console.log(JSON.stringify(Object.keys(t).sort()))`
+    const { stdout } = await run('node', ['--input-type=module', '-e', esm], { cwd: root })
+    expect(JSON.parse(stdout.trim())).toEqual(names)
+    // A CommonJS caller (Jest's default) gets a working embedded test data layer.
+    const cjs = `(async () => {
+      const t = require(${JSON.stringify(join(outDir, 'testing/index.cjs'))})
+      const layer = await t.createTestDataLayer({ env: {}, embeddings: { dimensions: 8 } })
+      const user = await layer.fixtures.user()
+      const found = await layer.data.users.findById(user.id)
+      await layer.destroy()
+      console.log(JSON.stringify({ keys: Object.keys(t).sort(), same: found.email === user.email }))
+    })().catch((e) => { console.error(e); process.exit(1) })`
+    const out = JSON.parse(
+      (await run('node', ['-e', cjs], { cwd: root })).stdout.trim().split('\n').at(-1)!,
+    )
+    expect(out).toEqual({ keys: names, same: true })
+  })
 })
