@@ -14,7 +14,7 @@ import { benchPointReads } from './point-reads.js'
 import { benchTestDatabases } from './test-databases.js'
 import { benchVectorSearch } from './vector-search.js'
 
-const services = await startTestServices({ postgres: true, redis: true, s3: true })
+const services = await startTestServices({ allowEmbedded: false })
 try {
   console.log(`# stratum-data bench (${new Date().toISOString()})`)
   console.log(services.summary.join('\n'))

@@ -1,6 +1,7 @@
 import { createDataLayer } from '../src/index.js'
 import { createTestDataLayer } from '../src/testing/create-test-data-layer.js'
 import {
+  cloneDatabase,
   createEmptyDatabase,
   dropDatabase,
   ensureTemplateDatabase,
@@ -10,7 +11,7 @@ import { median, printTable } from './measure.js'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5) * 2
 
 /**
- * A migrated database for a test: `createTestDataLayer()` (a clone of the migrated
+ * A migrated database for a test: a bare template clone, and `createTestDataLayer()` (a clone of the migrated
  * template, plus its data layer, cache prefix and blob directory, then `destroy()`)
  * against the baseline of creating an empty database and running the migrations from
  * scratch through `data.migrate()` (then dropping it), alternating, in the same run.
@@ -19,15 +20,21 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5) * 2
 export async function benchTestDatabases(adminUrl: string): Promise<void> {
   console.log(`\n## A migrated database per test (${ROUNDS} alternating rounds; medians)`)
   const env = { TEST_DATABASE_URL: adminUrl }
-  await ensureTemplateDatabase(adminUrl)
-  const clone: number[] = []
+  const template = await ensureTemplateDatabase(adminUrl)
+  const cloneOnly: number[] = []
+  const layer: number[] = []
   const migrate: number[] = []
   const embedded: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
     let started = performance.now()
+    const copy = await cloneDatabase(adminUrl, template)
+    await dropDatabase(adminUrl, copy.name)
+    cloneOnly.push(performance.now() - started)
+
+    started = performance.now()
     const t = await createTestDataLayer({ env })
     await t.destroy()
-    clone.push(performance.now() - started)
+    layer.push(performance.now() - started)
 
     started = performance.now()
     const { url, name } = await createEmptyDatabase(adminUrl)
@@ -46,19 +53,29 @@ export async function benchTestDatabases(adminUrl: string): Promise<void> {
   }
   const ms = (v: number) => `${v.toFixed(0)} ms`
   const baseline = median(migrate)
+  const ratio = (values: number[]) => (median(values) / baseline).toFixed(2)
   printTable(
-    ['path', 'create + destroy', 'vs migrating from scratch'],
+    ['path', 'median', 'time / baseline'],
     [
-      ['server: empty database + data.migrate() (baseline)', ms(baseline), '1.00'],
       [
-        'server: createTestDataLayer() (template clone)',
-        ms(median(clone)),
-        `${(baseline / median(clone)).toFixed(2)}x faster`,
+        'server: CREATE DATABASE + connect + data.migrate() + DROP (baseline)',
+        ms(baseline),
+        '1.00',
       ],
       [
-        'embedded: createTestDataLayer() (PGlite, migrated)',
+        'server: CREATE DATABASE ... TEMPLATE (clone) + DROP',
+        ms(median(cloneOnly)),
+        ratio(cloneOnly),
+      ],
+      [
+        'server: createTestDataLayer() + destroy() (clone, layer, prefixes, cleanup)',
+        ms(median(layer)),
+        ratio(layer),
+      ],
+      [
+        'embedded: createTestDataLayer() + destroy() (PGlite from the migrated dump)',
         ms(median(embedded)),
-        `${(baseline / median(embedded)).toFixed(2)}x faster`,
+        ratio(embedded),
       ],
     ],
   )

@@ -37,7 +37,7 @@ describe('options', () => {
     expect(error.message).toContain('database.pool.max')
     const unknown = await configError(() => createDataLayer({ databse: {} } as never))
     expect(unknown.message).toContain('databse')
-    const dims = await configError(() => createDataLayer({ embeddings: { dimensions: 3072 } }))
+    const dims = await configError(() => createDataLayer({ embeddings: { dimensions: 4001 } }))
     expect(dims.message).toContain('embeddings.dimensions')
   })
 
