@@ -23,6 +23,12 @@ export default defineConfig([
     },
     format: ['esm', 'cjs'],
     clean: true,
+    // In the CJS build, lazy imports (the S3 driver, testcontainers) become require() calls:
+    // a real import() there needs --experimental-vm-modules under Jest.
+    esbuildOptions(options, context) {
+      if (context.format === 'cjs')
+        options.supported = { ...options.supported, 'dynamic-import': false }
+    },
   },
   {
     // The `stratum` binary: ESM only (it awaits at top level), no declarations.

@@ -110,7 +110,7 @@ describe('the example projects, on the packed package', () => {
     })
   }, 600_000)
 
-  it('consumer-tests: parallel workers, each file on its own database, cache prefix and blob prefix', async () => {
+  it('consumer-tests: parallel workers, each file on its own database, cache prefix and blob prefix, under Vitest and Jest', async () => {
     const dir = await install('consumer-tests')
     const { report, stdout } = await vitest(dir, ['test'])
     expect(report.numFailedTests).toBe(0)
@@ -127,5 +127,25 @@ describe('the example projects, on the packed package', () => {
       files.some(([s, e], j) => i !== j && s < end && start < e),
     )
     expect(overlapping).toBe(true)
+
+    // The same helpers under Jest, through the CommonJS build: global setup and teardown,
+    // a data layer per file in two workers.
+    const jestReport = join(dir, 'jest-report.json')
+    const jest = await run(
+      'npm',
+      ['run', 'test:jest', '--', '--json', `--outputFile=${jestReport}`],
+      { cwd: dir, env: { ...process.env, ...serviceEnv }, timeout: 300_000 },
+    )
+    const jestResult = JSON.parse(await readFile(jestReport, 'utf8'))
+    expect(jestResult.numFailedTests).toBe(0)
+    expect(jestResult.numPassedTests).toBe(2)
+    const jestPids = new Set(
+      [
+        ...jest.stderr.matchAll(
+          /\[jest-[ab]\] pid (\d+) on postgres \(template clone\), redis, s3/g,
+        ),
+      ].map((m) => m[1]),
+    )
+    expect(jestPids.size).toBe(2)
   }, 600_000)
 })

@@ -1,0 +1,1 @@
+require('./isolation.cjs')('jest-a')

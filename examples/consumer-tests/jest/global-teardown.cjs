@@ -1,0 +1,1 @@
+module.exports = require('stratum-data/testing').globalTeardown
