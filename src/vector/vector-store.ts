@@ -119,6 +119,11 @@ export interface RecallOptions {
   efSearch?: number | undefined
   /** Scope each query to its vector's user (default false: every user). */
   perUser?: boolean | undefined
+  /**
+   * Draw the same sample on every call with the same seed (while the rows do not change),
+   * so settings can be compared on the same queries; default: a new random sample.
+   */
+  seed?: number | undefined
 }
 
 /** What `vectors.measureRecall` found. */
@@ -276,6 +281,7 @@ const recallSchema = z
     metric: z.enum(['cosine', 'l2', 'inner_product']).default('cosine'),
     efSearch: z.number().int().min(1).max(1000).optional(),
     perUser: z.boolean().default(false),
+    seed: z.number().int().min(0).max(2_147_483_647).optional(),
   })
   .strict()
 
@@ -548,7 +554,13 @@ export class VectorStore {
     const samples = await this.run('measureRecall', async (executor) => {
       const { rows } = await executor.execute<{ embedding: string; user_id: string }>(
         sql`select ${chatVectors.embedding}::text as embedding, ${chatVectors.userId} as user_id
-            from ${chatVectors} order by random() limit ${wanted.sample}`,
+            from ${chatVectors}
+            order by ${
+              wanted.seed === undefined
+                ? sql`random()`
+                : sql`md5(${chatVectors.id}::text || ${String(wanted.seed)}), ${chatVectors.id}`
+            }
+            limit ${wanted.sample}`,
       )
       return rows
     })
