@@ -196,7 +196,12 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
       if (closed) return
       closed = true
       pool.off('error', options.onIdleError)
-      if (owned) await pool.end()
+      if (owned) {
+        // A connection the server ends while the pool is closing (its database dropped, a
+        // restart) is reported on the pool; with no listener it would be an unhandled error.
+        pool.on('error', () => {})
+        await pool.end()
+      }
     },
   }
   const client = guardClient(pool, connection, ['query', 'connect'])
