@@ -281,6 +281,9 @@ function buildRepositories(
   }
 }
 
+/** `ext` without extensions, shared: every transaction builds a scope. */
+const NO_EXTENSIONS: Record<string, unknown> = Object.freeze({})
+
 /**
  * The `ext` object of one scope: each extension's accessor under its name, built on first
  * use (a transaction that never touches an extension does not build it).
@@ -675,15 +678,21 @@ async function createDataLayerImpl(
     transaction: (fn) => runTransaction(fn),
   }
 
-  const extensionsOf = (scope: ExtensionScope): Record<string, unknown> =>
-    buildExtensions(resolved.extensions, scope)
+  const extensionsOf = (
+    repositories: Repositories,
+    db: ExtensionScope['db'],
+    inTransaction: boolean,
+  ): Record<string, unknown> =>
+    resolved.extensions.length === 0
+      ? NO_EXTENSIONS
+      : buildExtensions(resolved.extensions, { ...repositories, db, inTransaction })
 
   const scopeOf = (context: RepositoryContext): TransactionScope<Record<string, unknown>> => {
     const repositories = buildRepositories(context)
     return {
       ...repositories,
       db: context.executor as StratumTransaction,
-      ext: extensionsOf({ ...repositories, db: context.executor, inTransaction: true }),
+      ext: extensionsOf(repositories, context.executor, true),
       transaction: (fn) => context.transaction((inner) => fn(scopeOf(inner))),
     }
   }
@@ -694,7 +703,7 @@ async function createDataLayerImpl(
 
   const layer: DataLayer<Record<string, unknown>> = {
     ...rootRepositories,
-    ext: extensionsOf({ ...rootRepositories, db: connection.db, inTransaction: false }),
+    ext: extensionsOf(rootRepositories, connection.db, false),
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,

@@ -12,12 +12,7 @@ import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.
 import { createFixtures, type Fixtures } from './fixtures.js'
 import { pgliteTemplate } from './pglite-templates.js'
 import { testS3FromEnv } from './start-test-services.js'
-import {
-  cloneDatabase,
-  createEmptyDatabase,
-  dropDatabase,
-  ensureTemplateDatabase,
-} from './template-databases.js'
+import { cloneTemplateDatabase, createEmptyDatabase, dropDatabase } from './template-databases.js'
 
 /** Where one part of a test data layer runs. */
 export type TestBackendChoice = 'auto' | 'server' | 'embedded'
@@ -135,7 +130,7 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
     let databaseUrl: string | undefined
     if (onServer) {
       const database = migrate
-        ? await cloneDatabase(adminUrl!, await ensureTemplateDatabase(adminUrl!, layerOptions))
+        ? await cloneTemplateDatabase(adminUrl!, layerOptions, sets)
         : await createEmptyDatabase(adminUrl!)
       databaseUrl = database.url
       undo.push(() => dropDatabase(adminUrl!, database.name))
@@ -149,7 +144,7 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
     // On PGlite, a migrated template too: a dump of one, loaded into a new in-memory instance.
     const template =
       !onServer && migrate && !layerOptions.database?.dir && !layerOptions.database?.client
-        ? await pgliteTemplate(layerOptions)
+        ? await pgliteTemplate(layerOptions, sets)
         : undefined
     const finalOptions: DataLayerOptions = {
       ...layerOptions,

@@ -1,9 +1,10 @@
+import { v4 as uuidv4 } from 'uuid'
 import type { DataLayer } from '../data-layer.js'
 import type { ChatMessage, NewChatMessage } from '../schema/chat-messages.js'
 import type { NewChatVector } from '../schema/chat-vectors.js'
 import type { Chat, NewChat } from '../schema/chats.js'
 import type { NewUser, User } from '../schema/users.js'
-import { seededRandom } from './synthetic-vectors.js'
+import { seededNormal, seededRandom } from './synthetic-vectors.js'
 
 /** A vector row as the `vector` fixture stored it. */
 export type VectorFixture = Required<
@@ -74,13 +75,10 @@ export function createFixtures(
 ): Fixtures {
   const seed = options.seed ?? 1
   let random = seededRandom(seed)
+  let normal = seededNormal(random)
   let counter = 0
-  const hex = (bytes: number) =>
-    Array.from({ length: bytes }, () =>
-      Math.floor(random() * 256)
-        .toString(16)
-        .padStart(2, '0'),
-    ).join('')
+  const bytes = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256))
+  const hex = (length: number) => Buffer.from(bytes(length)).toString('hex')
   const pickWord = () => WORDS[Math.floor(random() * WORDS.length)]!
   const sentence = (words: number) => Array.from({ length: words }, pickWord).join(' ')
   const capitalized = () => {
@@ -94,8 +92,8 @@ export function createFixtures(
       const values: number[] = []
       let sum = 0
       for (let i = 0; i < data.embeddingDimensions; i++) {
-        // Box-Muller: a standard normal, so directions are uniform on the sphere.
-        const x = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+        // Standard normal coordinates: directions uniform on the sphere.
+        const x = normal()
         values.push(x)
         sum += x * x
       }
@@ -103,9 +101,7 @@ export function createFixtures(
       return values.map((x) => x / norm)
     },
     uuid() {
-      const h = hex(16)
-      const variant = ((Number.parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)
-      return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+      return uuidv4({ random: bytes(16) })
     },
     async user(overrides = {}) {
       counter += 1
@@ -171,6 +167,7 @@ export function createFixtures(
     },
     restart() {
       random = seededRandom(seed)
+      normal = seededNormal(random)
       counter = 0
     },
   }

@@ -9,6 +9,7 @@ import { vector } from '@electric-sql/pglite-pgvector'
 import { resolveOptions } from '../config.js'
 import { createDataLayer } from '../data-layer.js'
 import { migrationSetsOf } from '../db/migration-sets.js'
+import type { MigrationSet } from '../db/migrator.js'
 import { migrationSetsHash, type TemplateOptions, templateOptionsOf } from './template-databases.js'
 
 /** Where migrated PGlite data directories are kept between test files and runs. */
@@ -52,9 +53,12 @@ async function build(options: TemplateOptions): Promise<Blob> {
  * Two workers building the same one at once both write it; the rename makes that harmless.
  * @internal
  */
-export function pgliteTemplate(options: TemplateOptions = {}): Promise<Blob> {
+export function pgliteTemplate(
+  options: TemplateOptions = {},
+  sets: readonly MigrationSet[] = migrationSetsOf(resolveOptions(options)),
+): Promise<Blob> {
   const key = createHash('sha256')
-    .update(migrationSetsHash(migrationSetsOf(resolveOptions(options))))
+    .update(migrationSetsHash(sets))
     .update(pgliteBuild())
     .digest('hex')
     .slice(0, 24)

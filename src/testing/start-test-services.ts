@@ -145,32 +145,26 @@ export async function startTestServices(request: TestServiceRequest = {}): Promi
     summary.push(`${name}: ${EMBEDDED[name]}, since none was found (${why})`)
     return undefined
   }
+  /** A service reached by one URL variable, else started in Docker, else locally. */
+  const byUrl = async (
+    name: 'postgres' | 'redis',
+    variable: string,
+    docker: () => Promise<RunningService>,
+    local: () => Promise<RunningService>,
+  ) => {
+    if (!(request[name] ?? true)) return undefined
+    const url = process.env[variable]
+    return settle(name, await pick(url ? fromEnv(url, variable) : undefined, docker, local))
+  }
   try {
-    let postgres: RunningService | undefined
-    let redis: RunningService | undefined
+    const postgres = await byUrl(
+      'postgres',
+      'TEST_DATABASE_URL',
+      startDockerPostgres,
+      startLocalPostgres,
+    )
+    const redis = await byUrl('redis', 'TEST_REDIS_URL', startDockerRedis, startLocalRedis)
     let s3: RunningS3 | undefined
-    if (request.postgres ?? true) {
-      const url = process.env.TEST_DATABASE_URL
-      postgres = settle(
-        'postgres',
-        await pick(
-          url ? fromEnv(url, 'TEST_DATABASE_URL') : undefined,
-          startDockerPostgres,
-          startLocalPostgres,
-        ),
-      )
-    }
-    if (request.redis ?? true) {
-      const url = process.env.TEST_REDIS_URL
-      redis = settle(
-        'redis',
-        await pick(
-          url ? fromEnv(url, 'TEST_REDIS_URL') : undefined,
-          startDockerRedis,
-          startLocalRedis,
-        ),
-      )
-    }
     if (request.s3 ?? true)
       s3 = settle('s3', await pick(s3FromEnv(process.env), startDockerS3, startLocalS3))
     return {

@@ -20,6 +20,11 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
+/** Standard normal numbers (Box-Muller) drawn from a seeded generator of [0, 1). */
+export function seededNormal(next: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())
+}
+
 /**
  * `centers` standard-normal centers in `dimensions`; each point is one of them plus normal
  * noise of standard deviation `noise`. Larger noise makes nearest-neighbour search harder.
@@ -32,7 +37,7 @@ export function gaussianMixture(options: {
   seed: number
 }): GaussianMixture {
   const next = seededRandom(options.seed)
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())
+  const normal = seededNormal(next)
   const centers = Array.from({ length: options.centers }, () =>
     Array.from({ length: options.dimensions }, normal),
   )

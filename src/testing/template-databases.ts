@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type pg from 'pg'
 import { type DataLayerOptions, resolveOptions } from '../config.js'
 import { createDataLayer } from '../data-layer.js'
 import { migrationSetsOf } from '../db/migration-sets.js'
@@ -35,9 +36,14 @@ export function migrationSetsHash(sets: readonly MigrationSet[]): string {
   return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 16)
 }
 
+/** The template database's name for these migration sets. @internal */
+export function templateNameOf(sets: readonly MigrationSet[]): string {
+  return `stratum_tpl_${migrationSetsHash(sets)}`
+}
+
 /** The template database's name for these options. @internal */
 export function templateNameFor(options: TemplateOptions = {}): string {
-  return `stratum_tpl_${migrationSetsHash(migrationSetsOf(resolveOptions(options)))}`
+  return templateNameOf(migrationSetsOf(resolveOptions(options)))
 }
 
 /** An advisory lock key (a signed 64-bit integer) derived from a name. */
@@ -46,29 +52,29 @@ function lockKeyOf(name: string): string {
 }
 
 /**
- * Makes sure the migrated template database for `options` exists on the server of
- * `adminUrl` and returns its name (`stratum_tpl_<hash of the migrations>`). Created once:
- * concurrent callers in other workers or processes wait on an advisory lock and then find
- * it; one left half-made by a crash is made again. Templates take no connections, so
- * clones never wait.
+ * Builds template `name` for `options` on the maintenance connection `client` unless it is
+ * there already: under a session advisory lock (released by the server if this process
+ * dies), re-checked once the lock is held; a half-made one (no template mark) is dropped
+ * and made again.
  */
-export async function ensureTemplateDatabase(
+async function ensureTemplateOn(
+  client: pg.Client,
   adminUrl: string,
-  options: TemplateOptions = {},
-): Promise<string> {
-  const name = templateNameFor(options)
-  const ready = async (client: import('pg').Client) => {
+  options: TemplateOptions,
+  name: string,
+): Promise<void> {
+  const ready = async () => {
     const { rows } = await client.query<{ datistemplate: boolean }>(
       'SELECT datistemplate FROM pg_database WHERE datname = $1',
       [name],
     )
     return rows[0]
   }
-  await admin(adminUrl, async (client) => {
-    if ((await ready(client))?.datistemplate) return
-    // A session lock: released by the server if this process dies while it builds.
-    await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKeyOf(name)])
-    const found = await ready(client)
+  if ((await ready())?.datistemplate) return
+  const lock = lockKeyOf(name)
+  await client.query('SELECT pg_advisory_lock($1::bigint)', [lock])
+  try {
+    const found = await ready()
     if (found?.datistemplate) return
     if (found) await client.query(`DROP DATABASE ${name} WITH (FORCE)`)
     await client.query(`CREATE DATABASE ${name}`)
@@ -87,8 +93,45 @@ export async function ensureTemplateDatabase(
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
       throw error
     }
-  })
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [lock]).catch(() => {})
+  }
+}
+
+/**
+ * Makes sure the migrated template database for `options` exists on the server of
+ * `adminUrl` and returns its name (`stratum_tpl_<hash of the migrations>`). Created once:
+ * concurrent callers in other workers or processes wait on an advisory lock and then find
+ * it; one left half-made by a crash is made again. Templates take no connections, so
+ * clones never wait.
+ */
+export async function ensureTemplateDatabase(
+  adminUrl: string,
+  options: TemplateOptions = {},
+): Promise<string> {
+  const name = templateNameFor(options)
+  await admin(adminUrl, (client) => ensureTemplateOn(client, adminUrl, options, name))
   return name
+}
+
+/**
+ * A new database cloned from the template for `options` (made first if needed), on one
+ * maintenance connection, with its URL. `sets` are the options' migration sets when the
+ * caller has them already.
+ * @internal
+ */
+export async function cloneTemplateDatabase(
+  adminUrl: string,
+  options: TemplateOptions,
+  sets: readonly MigrationSet[] = migrationSetsOf(resolveOptions(options)),
+): Promise<{ url: string; name: string }> {
+  const template = templateNameOf(sets)
+  const name = testDatabaseName()
+  await admin(adminUrl, async (client) => {
+    await ensureTemplateOn(client, adminUrl, options, template)
+    await client.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`)
+  })
+  return { url: withDatabase(adminUrl, name), name }
 }
 
 /**
