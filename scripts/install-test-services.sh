@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-service tests need on a Debian machine without Docker:
-# redis-server and PostgreSQL with the pgvector extension (built from Debian's
-# own source package, since bookworm does not ship pgvector).
+# redis-server, PgBouncer and PostgreSQL with the pgvector extension (built from
+# Debian's own source package, since bookworm does not ship pgvector).
 # Idempotent: every step is skipped when its result is already there.
 set -euo pipefail
 
@@ -81,6 +81,14 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
   # The package starts a system service on 6379; tests start their own servers.
   ($SUDO service redis-server stop || true) >/dev/null 2>&1
+fi
+
+# --- PgBouncer (the pooler tests run through it in transaction mode) ----------
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  apt_update
+  log "installing pgbouncer"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq pgbouncer >/dev/null
+  ($SUDO service pgbouncer stop || true) >/dev/null 2>&1
 fi
 
 log "ready: postgres $PG_MAJOR ($PG_BIN), pgvector, $(redis-server --version | cut -d' ' -f3)"

@@ -95,6 +95,12 @@ const databaseSchema = z
     tls: tlsSchema.optional(),
     /** Queries at or over this many ms are counted as slow and logged (0: never). */
     slowQueryMs: z.number().int().min(0).default(500),
+    /**
+     * `false` behind a transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy): reads by
+     * key then go out as unnamed statements, which need no session state, and work that
+     * needs a session (migrations, index builds, backups) runs on `directUrl`.
+     */
+    preparedStatements: z.boolean().default(true),
   })
   .strict()
 
@@ -264,6 +270,11 @@ const optionsSchema = z
      * `databaseUrl` connects as an application role without them (`stratum roles`).
      */
     adminUrl: postgresUrl.optional(),
+    /**
+     * A direct (session) URL to the same database, for migrations, index builds and
+     * backups, when `databaseUrl` goes through a transaction-mode pooler.
+     */
+    directUrl: postgresUrl.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),
     migrations: z
       .object({
@@ -349,6 +360,21 @@ const optionsSchema = z
         code: 'custom',
         message: 'give only one of redisUrl, cache.redis.client',
         path: ['redisUrl'],
+      })
+    }
+    if (o.directUrl && !o.databaseUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'directUrl needs databaseUrl (the pooled connection)',
+        path: ['directUrl'],
+      })
+    }
+    if (o.directUrl && o.adminUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'give only one of adminUrl, directUrl (adminUrl is a direct connection too: migrations, index builds and backups run on it)',
+        path: ['directUrl'],
       })
     }
     if (o.adminUrl && !o.databaseUrl) {
@@ -439,6 +465,20 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     kind: 'string',
     description:
       'URL with DDL rights for migrations, index builds and backups (DATABASE_URL then runs queries only)',
+  },
+  {
+    name: 'DATABASE_DIRECT_URL',
+    path: ['directUrl'],
+    kind: 'string',
+    description:
+      'direct (session) URL for migrations, index builds and backups when DATABASE_URL goes through a transaction pooler',
+  },
+  {
+    name: 'DATABASE_PREPARED_STATEMENTS',
+    path: ['database', 'preparedStatements'],
+    kind: 'boolean',
+    description:
+      'false behind a transaction-mode pooler (PgBouncer, Supavisor): no named statements',
   },
   {
     name: 'STRATUM_DATA_DIR',

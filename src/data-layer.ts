@@ -313,7 +313,13 @@ async function openConnection(
   const { database } = options
   const client = database.client
   if (client && 'totalCount' in client) {
-    return openPostgres({ client, pool: database.pool, tls: database.tls, onIdleError: () => {} })
+    return openPostgres({
+      client,
+      pool: database.pool,
+      tls: database.tls,
+      onIdleError: () => {},
+      preparedStatements: database.preparedStatements,
+    })
   }
   if (options.databaseUrl) {
     return openPostgres({
@@ -324,6 +330,7 @@ async function openConnection(
       // reconnects. Without a listener the error would crash the process.
       onIdleError: () => {},
       observer,
+      preparedStatements: database.preparedStatements,
     })
   }
   return openPGlite({
@@ -541,7 +548,8 @@ async function createDataLayerImpl(
     throw error
   }
   const { cache, driver: cacheDriver } = openCache(resolved)
-  const adminUrl = resolved.adminUrl
+  // A direct URL (behind a pooler) serves exactly as an admin URL does: a session of its own.
+  const adminUrl = resolved.adminUrl ?? resolved.directUrl
   const admin = adminConnection(
     connection,
     resolved.databaseUrl,

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { prepareTestServices } from '../src/testing/global-setup.js'
+import { startLocalPgBouncer } from '../src/testing/local-pgbouncer.js'
 
 /** Embedding dimensions whose templates are migrated before the tests start. */
 export const TEMPLATE_DIMENSIONS = [1536, 384] as const
@@ -12,6 +13,9 @@ declare module 'vitest' {
     redisDescription: string
     s3: import('../src/testing/local-s3.js').S3Endpoint
     s3Description: string
+    /** PgBouncer in transaction pooling mode in front of the test server. */
+    pgbouncerUrl: string
+    pgbouncerDescription: string
     /** Unique per run: the package is built once per run (test/helpers/built-package.ts). */
     runId: string
   }
@@ -27,8 +31,9 @@ export default async function setup(project: TestProject) {
     services: { allowEmbedded: false },
     templates: TEMPLATE_DIMENSIONS.map((dimensions) => ({ embeddings: { dimensions } })),
   })
+  const pgbouncer = await startLocalPgBouncer(services.postgres!.url)
   console.log(
-    `[test services] ${services.summary.join('; ')}; templates migrated for ${TEMPLATE_DIMENSIONS.join(', ')}-d ` +
+    `[test services] ${services.summary.join('; ')}; pooler: ${pgbouncer.description}; templates migrated for ${TEMPLATE_DIMENSIONS.join(', ')}-d ` +
       `(${Math.round(performance.now() - started)} ms)`,
   )
   project.provide('postgresUrl', services.postgres!.url)
@@ -37,6 +42,11 @@ export default async function setup(project: TestProject) {
   project.provide('redisDescription', services.redis!.description)
   project.provide('s3', services.s3!.s3)
   project.provide('s3Description', services.s3!.description)
+  project.provide('pgbouncerUrl', pgbouncer.url)
+  project.provide('pgbouncerDescription', pgbouncer.description)
   project.provide('runId', `${process.pid}-${Date.now()}`)
-  return () => services.stop()
+  return async () => {
+    await pgbouncer.stop()
+    await services.stop()
+  }
 }

@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
+import { ConfigError } from '../errors.js'
 import * as schema from '../schema/index.js'
 import {
   type DatabaseConnection,
@@ -113,6 +114,14 @@ function sessionOf(client: pg.PoolClient): SqlSession {
   }
 }
 
+function sessionWorkNeedsDirectUrl(): ConfigError {
+  return new ConfigError(
+    'Migrations, index builds and backups hold a session (an advisory lock), which a ' +
+      'transaction-mode pooler does not keep: with database.preparedStatements false, set ' +
+      'directUrl (DATABASE_DIRECT_URL) to a direct connection to the same database',
+  )
+}
+
 /** Options of the Postgres server backend. @internal */
 export interface PostgresConnectionOptions {
   readonly url?: string | undefined
@@ -123,6 +132,12 @@ export interface PostgresConnectionOptions {
   readonly onIdleError: (error: Error) => void
   /** Times the queries of a pool opened here (a pool passed in is left as it is). */
   readonly observer?: QueryObserver | undefined
+  /**
+   * False behind a transaction-mode pooler: reads by key go out unnamed, and session work
+   * (the migration lock) is refused, since the pooler may hand each statement to another
+   * server session. Default true.
+   */
+  readonly preparedStatements?: boolean | undefined
 }
 
 /**
@@ -153,6 +168,7 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
     instrument(pool, ['query'], observer)
     pool.on('connect', (client) => instrument(client, ['query'], observer))
   }
+  const namedStatements = options.preparedStatements ?? true
   let closed = false
   const connection: DatabaseConnection = {
     kind: 'postgres',
@@ -169,6 +185,7 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         }),
       ),
     async withMigrationLock(fn) {
+      if (!namedStatements) throw sessionWorkNeedsDirectUrl()
       const client = await pool.connect()
       try {
         // DDL in migrations may run long: no statement timeout on this session.
@@ -183,7 +200,7 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
     },
     queryPrepared: (name, text, params) =>
       pool.query<unknown[]>({
-        name,
+        name: namedStatements ? name : undefined,
         text,
         values: params as unknown[],
         rowMode: 'array',

@@ -18,7 +18,10 @@ import { cloneTemplateDatabase, createEmptyDatabase, dropDatabase } from './temp
 export type TestBackendChoice = 'auto' | 'server' | 'embedded'
 
 /** Options of {@link createTestDataLayer}: the data layer's, less where the database is. */
-export type TestDataLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'adminUrl'> & {
+export type TestDataLayerOptions = Omit<
+  DataLayerOptions,
+  'databaseUrl' | 'adminUrl' | 'directUrl'
+> & {
   /**
    * Which parts use the test services: `auto` (the default) uses a service when its URL
    * is in the environment (`TEST_DATABASE_URL`, `TEST_REDIS_URL`, `TEST_S3_ENDPOINT`, as
@@ -34,6 +37,13 @@ export type TestDataLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'admin
   seed?: number
   /** Where the service URLs are read (default `process.env`). */
   env?: Record<string, string | undefined>
+  /**
+   * The URL of a transaction-mode pooler (PgBouncer, Supavisor) in front of the test
+   * server: the data layer then connects through it to its own database, with
+   * `database.preparedStatements: false` and the database's direct URL as `directUrl`,
+   * as an application behind a pooler is configured. Server databases only.
+   */
+  poolerUrl?: string
 }
 
 /** A data layer of one's own for a test file, with its fixtures and clean-up. */
@@ -80,6 +90,14 @@ function choose(
   return available
 }
 
+/** `databaseUrl`'s database (and role) reached through the pooler at `poolerUrl`. */
+function sameDatabaseVia(poolerUrl: string, databaseUrl: string): string {
+  const pooled = new URL(poolerUrl)
+  const direct = new URL(databaseUrl)
+  pooled.pathname = direct.pathname
+  return pooled.toString()
+}
+
 /**
  * A data layer on a database of its own, for one test file or test: on a server, a clone
  * of a migrated template (made once per set of migrations, shared by every worker; a clone
@@ -105,7 +123,7 @@ function choose(
 export async function createTestDataLayer<const E extends readonly DataLayerExtension[] = []>(
   options: TestDataLayerOptions & { extensions?: E } = {},
 ): Promise<TestDataLayer<ExtensionApis<E>>> {
-  const { use = {}, migrate = true, seed, env = process.env, ...layerOptions } = options
+  const { use = {}, migrate = true, seed, env = process.env, poolerUrl, ...layerOptions } = options
   const id = randomBytes(6).toString('hex')
   const adminUrl = env.TEST_DATABASE_URL
   const onServer = choose(use.database, !!adminUrl, 'database', 'TEST_DATABASE_URL')
@@ -121,6 +139,8 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
   const cachePrefix = layerOptions.cache?.prefix ?? `stratum:test-${id}:`
   const blobPrefix = layerOptions.blobs?.prefix ?? `test-${id}/`
   const sets = migrationSetsOf(resolveOptions(layerOptions))
+  if (poolerUrl && !onServer)
+    throw new Error('createTestDataLayer: poolerUrl needs a server database (TEST_DATABASE_URL)')
 
   const undo: (() => Promise<unknown>)[] = []
   const runUndo = async () => {
@@ -149,7 +169,14 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
     const finalOptions: DataLayerOptions = {
       ...layerOptions,
       ...(template ? { database: { ...layerOptions.database, loadDataDir: template } } : {}),
-      ...(databaseUrl ? { databaseUrl } : {}),
+      ...(databaseUrl && !poolerUrl ? { databaseUrl } : {}),
+      ...(databaseUrl && poolerUrl
+        ? {
+            databaseUrl: sameDatabaseVia(poolerUrl, databaseUrl),
+            directUrl: databaseUrl,
+            database: { ...layerOptions.database, preparedStatements: false },
+          }
+        : {}),
       ...(redisUrl ? { redisUrl: env.TEST_REDIS_URL } : {}),
       ...(s3
         ? {
@@ -188,7 +215,9 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
     const fixtures = createFixtures(data, seed === undefined ? {} : { seed })
     const keep = new Set(migrationTables(sets))
     const parts = [
-      onServer ? 'postgres (template clone)' : 'pglite (embedded)',
+      onServer
+        ? `postgres (template clone${poolerUrl ? ', through a transaction pooler' : ''})`
+        : 'pglite (embedded)',
       redisUrl ? 'redis' : ownCache ? 'redis (given)' : 'memory cache',
       s3 ? `s3 (${s3.endpoint})` : ownBlobs ? 'blobs (given)' : 'fs blobs (temp dir)',
     ]

@@ -6,11 +6,15 @@ import {
   type Backend,
   backends,
   backendTitle,
+  pgbouncer,
   type TestLayerOptions,
   uniqueEmail,
 } from '../helpers/backends.js'
 
-/** PGlite with the in-process cache, a server with Redis, and the same with the L1 tier. */
+/**
+ * PGlite with the in-process cache, a server with Redis (directly and through PgBouncer in
+ * transaction mode), and the server with Redis and the L1 tier.
+ */
 const setups: { title: string; backend: Backend; options: () => TestLayerOptions }[] = [
   {
     title: `${backendTitle(backends[0]!)} + memory cache`,
@@ -20,6 +24,14 @@ const setups: { title: string; backend: Backend; options: () => TestLayerOptions
   {
     title: `${backendTitle(backends[1]!)} + redis (${inject('redisDescription')})`,
     backend: backends[1]!,
+    options: () => ({
+      redisUrl: inject('redisUrl'),
+      cache: { prefix: `t:${randomBytes(4).toString('hex')}:` },
+    }),
+  },
+  {
+    title: `${backendTitle(pgbouncer)} + redis`,
+    backend: pgbouncer,
     options: () => ({
       redisUrl: inject('redisUrl'),
       cache: { prefix: `t:${randomBytes(4).toString('hex')}:` },

@@ -13,8 +13,10 @@ export type TestLayerOptions = Omit<DataLayerOptions, 'databaseUrl' | 'database'
 
 /** A database backend every contract test runs on. */
 export interface Backend {
-  /** `pglite` or `postgres`, shown in test names. */
-  readonly name: 'pglite' | 'postgres'
+  /** `pglite`, `postgres`, or `pgbouncer` (the same server through PgBouncer), shown in test names. */
+  readonly name: 'pglite' | 'postgres' | 'pgbouncer'
+  /** A Postgres server (with other sessions), not the in-process PGlite. */
+  readonly server: boolean
   /** A migrated data layer on a database of its own; closed after the file. */
   open(options?: TestLayerOptions): Promise<DataLayer>
   /** A data layer on a new, empty database (no migrations); closed after the file. */
@@ -36,13 +38,18 @@ afterAll(async () => {
 })
 
 async function openTest(
-  database: 'embedded' | 'server',
+  database: 'embedded' | 'server' | 'pooler',
   options: TestLayerOptions,
   migrate: boolean,
 ): Promise<DataLayer> {
   const t = await createTestDataLayer({
     ...(options as TestDataLayerOptions),
-    use: { database, cache: 'embedded', blobs: 'embedded' },
+    use: {
+      database: database === 'embedded' ? 'embedded' : 'server',
+      cache: 'embedded',
+      blobs: 'embedded',
+    },
+    ...(database === 'pooler' ? { poolerUrl: inject('pgbouncerUrl') } : {}),
     migrate,
   })
   destroys.push(() => t.destroy())
@@ -52,6 +59,7 @@ async function openTest(
 
 const pglite: Backend = {
   name: 'pglite',
+  server: false,
   open: (options = {}) => openTest('embedded', options, true),
   openEmpty: (options = {}) => openTest('embedded', options, false),
   async reopen(data) {
@@ -59,25 +67,44 @@ const pglite: Backend = {
   },
 }
 
+async function reopenServer(data: DataLayer): Promise<DataLayer> {
+  const t = opened.get(data)
+  if (!t) throw new Error('reopen: not a data layer opened by this backend')
+  return t.reopen()
+}
+
 const postgres: Backend = {
   name: 'postgres',
+  server: true,
   open: (options = {}) => openTest('server', options, true),
   openEmpty: (options = {}) => openTest('server', options, false),
-  async reopen(data) {
-    const t = opened.get(data)
-    if (!t) throw new Error('reopen: not a data layer opened by this backend')
-    return t.reopen()
-  },
+  reopen: reopenServer,
+}
+
+/**
+ * The same server through PgBouncer in transaction pooling mode, configured as an
+ * application behind a pooler is: `preparedStatements: false` and a `directUrl`.
+ */
+export const pgbouncer: Backend = {
+  name: 'pgbouncer',
+  server: true,
+  open: (options = {}) => openTest('pooler', options, true),
+  openEmpty: (options = {}) => openTest('pooler', options, false),
+  reopen: reopenServer,
 }
 
 /** Both backends: contract tests run once on each. */
 export const backends: readonly Backend[] = [pglite, postgres]
 
+/** Both backends and the server through PgBouncer: the repository suites run on all three. */
+export const backendsWithPooler: readonly Backend[] = [pglite, postgres, pgbouncer]
+
 /** Title suffix naming the real server, so the output says what ran. */
 export function backendTitle(backend: Backend): string {
-  return backend.name === 'postgres'
-    ? `postgres (${inject('postgresDescription')})`
-    : 'pglite (embedded)'
+  if (backend.name === 'postgres') return `postgres (${inject('postgresDescription')})`
+  if (backend.name === 'pgbouncer')
+    return `postgres through ${inject('pgbouncerDescription')}, preparedStatements: false`
+  return 'pglite (embedded)'
 }
 
 let counter = 0

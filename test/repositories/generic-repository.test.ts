@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { DataLayer } from '../../src/index.js'
 import { users } from '../../src/schema/index.js'
-import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
+import { backendsWithPooler as backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 /** A table an application adds next to the core schema. */
 const notes = pgTable('test_notes', {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, DataLayer, User } from '../../src/index.js'
-import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
+import { backendsWithPooler as backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 for (const backend of backends) {
   describe(`chats and messages [${backendTitle(backend)}]`, () => {

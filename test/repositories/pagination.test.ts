@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer, User } from '../../src/index.js'
 import { users } from '../../src/schema/index.js'
-import { backends, backendTitle } from '../helpers/backends.js'
+import { backendsWithPooler as backends, backendTitle } from '../helpers/backends.js'
 
 async function collect(
   data: DataLayer,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer } from '../../src/index.js'
-import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
+import { backendsWithPooler as backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 for (const backend of backends) {
   describe(`transactions [${backendTitle(backend)}]`, () => {
@@ -93,7 +93,7 @@ for (const backend of backends) {
     })
 
     // PGlite has one session, so only a server has "another session" to check against.
-    if (backend.name === 'postgres')
+    if (backend.server)
       it('keeps work in the transaction invisible to other sessions until commit', async () => {
         const email = uniqueEmail()
         const other = await backend.reopen(data)
