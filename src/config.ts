@@ -101,6 +101,8 @@ const databaseSchema = z
      * needs a session (migrations, index builds, backups) runs on `directUrl`.
      */
     preparedStatements: z.boolean().default(true),
+    /** How often a replica taken out after a connection failure is tried again. */
+    replicaProbeMs: z.number().int().min(10).max(600_000).default(1000),
   })
   .strict()
 
@@ -275,6 +277,11 @@ const optionsSchema = z
      * backups, when `databaseUrl` goes through a transaction-mode pooler.
      */
     directUrl: postgresUrl.optional(),
+    /**
+     * Streaming replicas of `databaseUrl`'s database: reads outside transactions go to
+     * them round robin (see `data.readYourWrites()` and `consistency: 'primary'`).
+     */
+    replicas: z.array(postgresUrl).max(32).default([]),
     backups: backupsSchema.default(backupsSchema.parse({})),
     migrations: z
       .object({
@@ -377,6 +384,13 @@ const optionsSchema = z
         path: ['directUrl'],
       })
     }
+    if (o.replicas.length > 0 && !o.databaseUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'replicas need databaseUrl (the primary server)',
+        path: ['replicas'],
+      })
+    }
     if (o.adminUrl && !o.databaseUrl) {
       ctx.addIssue({
         code: 'custom',
@@ -441,7 +455,7 @@ export function resolveOptions(options: DataLayerOptions = {}): ResolvedOptions 
   throw new ConfigError(`Invalid stratum-data options: ${described.join('; ')}`)
 }
 
-type EnvKind = 'string' | 'int' | 'boolean' | 'file'
+type EnvKind = 'string' | 'int' | 'boolean' | 'file' | 'list'
 
 /** One environment variable read by `createDataLayer.fromEnv()`. */
 export interface EnvVariable {
@@ -472,6 +486,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     kind: 'string',
     description:
       'direct (session) URL for migrations, index builds and backups when DATABASE_URL goes through a transaction pooler',
+  },
+  {
+    name: 'DATABASE_REPLICA_URLS',
+    path: ['replicas'],
+    kind: 'list',
+    description: 'comma-separated URLs of streaming replicas that serve reads outside transactions',
   },
   {
     name: 'DATABASE_PREPARED_STATEMENTS',
@@ -658,6 +678,11 @@ function parseEnvValue(variable: EnvVariable, raw: string): unknown {
   switch (variable.kind) {
     case 'string':
       return raw
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim()))
         throw new ConfigError(`${variable.name} must be a whole number`)

@@ -34,6 +34,7 @@ import {
 import { openPGlite } from './db/pglite-connection.js'
 import { openPostgres } from './db/postgres-connection.js'
 import { type QueryMetrics, QueryObserver } from './db/query-observer.js'
+import { ReadReplicas, type ReplicaStats, replicaName } from './db/read-replicas.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
 import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
 import type { DataLayerExtension, ExtensionApis, ExtensionScope } from './extensions/extension.js'
@@ -70,6 +71,8 @@ export interface DataLayerMetrics {
     readonly backend: 'pglite' | 'postgres'
     readonly pool: PoolStats
     readonly queries: QueryMetrics
+    /** Where reads went, when `replicas` are configured. */
+    readonly replicas?: ReplicaStats
   }
   readonly cache: CacheStats & { readonly backend: string }
   readonly blobs: BlobStats & { readonly backend: string }
@@ -120,7 +123,7 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
   readonly embeddingDimensions: number
   /**
    * The cache: Redis when `redisUrl` (or `cache.redis.client`) is given, else an
-   * in-process LRU. Repositories do not cache through it yet (issue #3).
+   * in-process LRU; the repositories read through it (`cache.entities`).
    */
   readonly cache: Cache
   /**
@@ -165,6 +168,18 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
     fn: (tx: TransactionScope<Ext>) => Promise<T>,
     options?: TransactionOptions,
   ): Promise<T>
+  /**
+   * Runs `fn` so that, once it has written anything (a repository write, a transaction),
+   * its later reads go to the primary instead of a replica: a request handler that saves
+   * and then reads sees what it saved. Reads before the first write, and every other
+   * caller's reads, still go to the replicas. Without `replicas` it just runs `fn`.
+   *
+   * @example
+   * ```ts
+   * app.use((req, res, next) => data.readYourWrites(async () => next()))
+   * ```
+   */
+  readYourWrites<T>(fn: () => Promise<T>): Promise<T>
   /**
    * Applies pending migrations (core, then `migrations.sets`); safe to call from several
    * processes at once. With `verify: true`: a backup first, then the migrations on a
@@ -395,6 +410,31 @@ async function openBlobs(options: ResolvedOptions): Promise<BlobStore> {
   })
 }
 
+/** The replicas' pools and their router, when `replicas` are configured. */
+function openReplicas(
+  options: ResolvedOptions,
+  primary: DatabaseConnection,
+  observer: QueryObserver,
+): ReadReplicas | undefined {
+  if (options.replicas.length === 0) return undefined
+  const { database } = options
+  let router: ReadReplicas | undefined
+  const replicas = options.replicas.map((url) => {
+    const connection: DatabaseConnection = openPostgres({
+      url,
+      pool: database.pool,
+      tls: database.tls,
+      // A replica's idle connection that dies (a restart, a failover) takes it out.
+      onIdleError: (error) => router?.markDown(connection, error),
+      observer,
+      preparedStatements: database.preparedStatements,
+    })
+    return { name: replicaName(url), connection }
+  })
+  router = new ReadReplicas(primary, replicas, database.replicaProbeMs)
+  return router
+}
+
 /**
  * Runs one part's probe with a timeout and reports status and latency; never throws.
  * `describe` turns a failure into the part's error.
@@ -423,6 +463,19 @@ async function probe(
 }
 
 async function checkDatabase(
+  connection: DatabaseConnection,
+  state: LayerState,
+  timeoutMs: number,
+  replicas: ReadReplicas | undefined,
+): Promise<DatabaseHealth> {
+  const [part, replicaStates] = await Promise.all([
+    checkPrimary(connection, state, timeoutMs),
+    replicas && !state.closed ? replicas.check(timeoutMs) : undefined,
+  ])
+  return replicaStates ? { ...part, replicas: replicaStates } : part
+}
+
+async function checkPrimary(
   connection: DatabaseConnection,
   state: LayerState,
   timeoutMs: number,
@@ -547,6 +600,7 @@ async function createDataLayerImpl(
     await connection.close().catch(() => {})
     throw error
   }
+  const readReplicas = openReplicas(resolved, connection, observer)
   const { cache, driver: cacheDriver } = openCache(resolved)
   // A direct URL (behind a pooler) serves exactly as an admin URL does: a session of its own.
   const adminUrl = resolved.adminUrl ?? resolved.directUrl
@@ -639,6 +693,7 @@ async function createDataLayerImpl(
     fn: (context: RepositoryContext) => Promise<T>,
     config?: TransactionOptions,
   ): Promise<T> => {
+    readReplicas?.noteWrite()
     const stale: string[] = []
     const result = await connection.db.transaction(
       (tx) =>
@@ -672,6 +727,7 @@ async function createDataLayerImpl(
     executor: connection.db,
     inTransaction: false,
     prepared: connection,
+    reads: readReplicas,
     cache,
     cachePolicy,
     cascades,
@@ -729,6 +785,9 @@ async function createDataLayerImpl(
       } catch (error) {
         throw mapIfDatabaseError(error, 'transaction')
       }
+    },
+    readYourWrites(fn) {
+      return readReplicas ? readReplicas.readYourWrites(fn) : fn()
     },
     async migrate(options) {
       guard('data.migrate')
@@ -807,6 +866,7 @@ async function createDataLayerImpl(
           backend: connection.kind,
           pool: connection.poolStats(),
           queries: observer.metrics(),
+          ...(readReplicas ? { replicas: readReplicas.stats() } : {}),
         },
         cache: { backend: cache.kind, ...cache.stats() },
         blobs: { backend: blobs.kind, ...blobs.stats() },
@@ -844,14 +904,16 @@ async function createDataLayerImpl(
     },
     async health() {
       const [database, cachePart, blobsPart] = await Promise.all([
-        checkDatabase(connection, state, resolved.database.pool.connectionTimeoutMs),
+        checkDatabase(connection, state, resolved.database.pool.connectionTimeoutMs, readReplicas),
         checkCache(cache, state, resolved.cache.redis.commandTimeoutMs * 4),
         checkBlobs(blobs, state, BLOB_HEALTH_TIMEOUT_MS),
       ])
       const status =
         database.status === 'down'
           ? 'down'
-          : cachePart.status === 'down' || blobsPart.status === 'down'
+          : cachePart.status === 'down' ||
+              blobsPart.status === 'down' ||
+              database.replicas?.some((replica) => replica.status === 'down')
             ? 'degraded'
             : 'ok'
       return {
@@ -864,6 +926,7 @@ async function createDataLayerImpl(
       state.closed = true
       closing ??= Promise.all([
         connection.close(),
+        readReplicas?.close(),
         admin.close(),
         cache.close(),
         blobs.close(),

@@ -1,5 +1,6 @@
 import type { CacheStats } from './cache/cache.js'
 import type { PoolStats } from './db/connection.js'
+import type { ReplicaState } from './db/read-replicas.js'
 import type { StratumErrorCode } from './errors.js'
 import type { BlobStats } from './storage/blob-store.js'
 
@@ -18,6 +19,8 @@ export interface PartHealth {
 export interface DatabaseHealth extends PartHealth {
   readonly backend: 'pglite' | 'postgres'
   readonly pool: PoolStats
+  /** Each replica, probed now, when `replicas` are configured; one down makes the report `degraded`. */
+  readonly replicas?: readonly ReplicaState[]
 }
 
 /** Health of the cache, with its counters. */
@@ -35,8 +38,8 @@ export interface BlobHealth extends PartHealth {
 }
 
 /**
- * What `data.health()` returns: `ok` when every part is; `degraded` when the cache or the
- * blob store is down but the database is up (reads then go to the database); `down`
+ * What `data.health()` returns: `ok` when every part is; `degraded` when the cache, the
+ * blob store or a replica is down but the primary database is up (reads then go to the database); `down`
  * when the database is.
  */
 export interface HealthReport {

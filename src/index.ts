@@ -48,6 +48,7 @@ export type {
 } from './db/connection.js'
 export type { MigrateResult, MigrationState, MigrationStatus } from './db/migrator.js'
 export { LATENCY_BUCKETS_MS, type Logger, type QueryMetrics } from './db/query-observer.js'
+export type { ReplicaState, ReplicaStats } from './db/read-replicas.js'
 export {
   ConfigError,
   DimensionMismatchError,
@@ -91,6 +92,7 @@ export {
   MAX_PAGE_SIZE,
   type OrderBy,
   type Page,
+  type ReadOptions,
   Repository,
   type UpsertOptions,
 } from './repositories/repository.js'

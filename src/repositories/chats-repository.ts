@@ -3,10 +3,10 @@ import type { Executor } from '../db/connection.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import type { Chat, chats } from '../schema/chats.js'
 import { chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
-import { type Page, Repository } from './repository.js'
+import { type Page, type ReadOptions, Repository } from './repository.js'
 
 /** Paging arguments of the list methods. */
-export interface ListOptions {
+export interface ListOptions extends ReadOptions {
   /** Page size (default 50, at most 1000). */
   limit?: number
   /** `nextCursor` of the previous page. */
@@ -24,6 +24,10 @@ export interface ListOptions {
 export class ChatsRepository extends Repository<typeof chats> {
   /** The user's chats, most recently updated first, one page at a time. */
   async listByUser(userId: string, options: ListOptions = {}): Promise<Page<Chat>> {
+    if (options.consistency !== undefined)
+      return this.withConsistency(options, 'listByUser', () =>
+        this.listByUser(userId, { ...options, consistency: undefined }),
+      )
     const read = () =>
       this.findPage({
         where: { userId },

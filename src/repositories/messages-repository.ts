@@ -82,6 +82,10 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
 
   /** The chat's messages, oldest first (or newest first with `order: 'desc'`), one page at a time. */
   async listByChat(chatId: string, options: MessageListOptions = {}): Promise<Page<ChatMessage>> {
+    if (options.consistency !== undefined)
+      return this.withConsistency(options, 'listByChat', () =>
+        this.listByChat(chatId, { ...options, consistency: undefined }),
+      )
     const order = options.order ?? 'asc'
     const read = () =>
       this.findPage({

@@ -43,8 +43,11 @@ export class PreparedRowQuery<TRow> {
     this.#columns = Object.values(fields)
   }
 
-  /** Runs the statement with `values` for its placeholders; resolves to decoded rows. */
-  execute(values: Record<string, unknown>): Promise<TRow[]> {
+  /**
+   * Runs the statement with `values` for its placeholders (on `runner`, a replica, when
+   * given); resolves to decoded rows.
+   */
+  execute(values: Record<string, unknown>, runner = this.#runner): Promise<TRow[]> {
     const params = this.#slots.map((slot) => {
       if (slot.kind === 'value') return slot.value
       const value = values[slot.name]
@@ -52,7 +55,7 @@ export class PreparedRowQuery<TRow> {
         ? slot.encoder.mapToDriverValue(value)
         : value
     })
-    return this.#runner
+    return runner
       .queryPrepared(this.#name, this.#text, params)
       .then((result) => this.#decode(result.rows))
   }

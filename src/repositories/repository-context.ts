@@ -1,5 +1,6 @@
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
+import type { ReadReplicas } from '../db/read-replicas.js'
 import type { ErasureReport } from '../ops/erase-user.js'
 import type { CascadeGraph } from './cascade-graph.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
@@ -14,6 +15,8 @@ export interface RepositoryContext {
   readonly inTransaction: boolean
   /** Runs named prepared statements; only outside transactions. */
   readonly prepared: PreparedQueryRunner | undefined
+  /** Routes reads to replicas; only outside transactions, and only when replicas are configured. */
+  readonly reads?: ReadReplicas | undefined
   /** The cache to read through, with this table's policy; absent inside transactions. */
   readonly cache: Cache | undefined
   /** How one read method of a table is cached, or undefined when it is not. */

@@ -18,7 +18,7 @@ import {
 import { PreparedRowQuery } from './prepared-row-query.js'
 import type { RepositoryContext } from './repository-context.js'
 import { pageCodec, type RowCodec, rowCodec } from './row-codec.js'
-import { runOperation } from './run-operation.js'
+import { runOperation, runRead } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
 
@@ -30,8 +30,19 @@ export const MAX_PAGE_SIZE = 1000
 /** Ordering of a list read: column -> direction, applied in key order. */
 export type OrderBy<TRow> = { [K in keyof TRow]?: SortDirection }
 
+/** Where a read outside a transaction may be served when replicas are configured. */
+export interface ReadOptions {
+  /**
+   * `'primary'` reads the primary, so the caller sees every write committed before the
+   * call; `'replica'` (the default) lets a replica that is up serve it (it may lag the
+   * primary by its replication delay). Cached reads are never stale either way: a cache
+   * entry is filled from the primary and dropped after each write's commit.
+   */
+  consistency?: 'primary' | 'replica' | undefined
+}
+
 /** Arguments of `findMany`. */
-export interface FindManyOptions<TRow> {
+export interface FindManyOptions<TRow> extends ReadOptions {
   where?: Where<TRow>
   orderBy?: OrderBy<TRow>
   /** At most this many rows (default 50, at most 1000). */
@@ -120,7 +131,9 @@ export class Repository<T extends PgTable> {
    * The row with this primary key, or null. Uses a prepared statement outside transactions
    * (no LIMIT: the key matches at most one row, and a literal-free plan stays generic).
    */
-  findById(id: IdOf<T>): Promise<RowOf<T> | null> {
+  findById(id: IdOf<T>, options?: ReadOptions): Promise<RowOf<T> | null> {
+    if (options !== undefined)
+      return this.withConsistency(options, 'findById', () => this.findById(id))
     // Inline closures only: this is the hottest path, and a named one costs a
     // defineProperty per call under tools that keep function names (tsx, esbuild).
     return this.readThrough(
@@ -138,8 +151,39 @@ export class Repository<T extends PgTable> {
       .where(eq(this.pk, key))
 
   /**
+   * Runs `read` as `options.consistency` asks: on the primary for `'primary'` (when replicas
+   * are configured), as it is otherwise; another value is a `VALIDATION` error.
+   * @internal
+   */
+  protected withConsistency<R>(
+    options: ReadOptions | undefined,
+    operation: string,
+    read: () => Promise<R>,
+  ): Promise<R> {
+    const consistency = options?.consistency
+    if (consistency === undefined || consistency === 'replica') return read()
+    if (consistency !== 'primary')
+      return Promise.reject(
+        new ValidationError(`${this.definition.name}.${operation}`, [
+          { path: 'consistency', message: "must be 'primary' or 'replica'" },
+        ]),
+      )
+    const reads = this.context.reads
+    return reads ? reads.onPrimary(read) : read()
+  }
+
+  /**
+   * Runs a read on a replica when replicas are configured and the caller's scope allows
+   * it, else on the database or transaction, mapping errors.
+   * @internal
+   */
+  protected read<R>(operation: string, fn: (executor: Executor) => Promise<R>): Promise<R> {
+    return runRead(this.context, `${this.definition.name}.${operation}`, fn)
+  }
+
+  /**
    * Reads through the cache when this table is cached and no transaction is open;
-   * otherwise reads the database.
+   * otherwise reads the database. Cache fills always read the primary.
    * @internal
    */
   protected readThrough<R>(
@@ -148,8 +192,8 @@ export class Repository<T extends PgTable> {
     read: () => Promise<R>,
     codec?: ValueCodec,
   ): Promise<R> {
-    return this.#viaCache(operation, read, (cache, policy) =>
-      cache.readThrough(key, read, codec ? this.#withCodec(policy, codec) : policy),
+    return this.#viaCache(operation, read, (cache, policy, load) =>
+      cache.readThrough(key, load, codec ? this.#withCodec(policy, codec) : policy),
     )
   }
 
@@ -165,8 +209,8 @@ export class Repository<T extends PgTable> {
     read: () => Promise<R>,
     codec?: ValueCodec,
   ): Promise<R> {
-    return this.#viaCache(operation, read, (cache, policy) =>
-      cache.readThroughGroup(group, member, read, codec ? this.#withCodec(policy, codec) : policy),
+    return this.#viaCache(operation, read, (cache, policy, load) =>
+      cache.readThroughGroup(group, member, load, codec ? this.#withCodec(policy, codec) : policy),
     )
   }
 
@@ -190,7 +234,7 @@ export class Repository<T extends PgTable> {
   #viaCache<R>(
     operation: string,
     read: () => Promise<R>,
-    cached: (cache: Cache, policy: ReadThroughOptions) => Promise<R>,
+    cached: (cache: Cache, policy: ReadThroughOptions, load: () => Promise<R>) => Promise<R>,
   ): Promise<R> {
     const cache = this.context.cache
     const policy = cache && this.context.cachePolicy(this.definition.name, operation)
@@ -201,7 +245,10 @@ export class Repository<T extends PgTable> {
     } catch (error) {
       return Promise.reject(error)
     }
-    return cached(cache, policy)
+    // A fill from a lagging replica would cache a row older than a committed write, which
+    // no later invalidation removes: fills read the primary.
+    const reads = this.context.reads
+    return cached(cache, policy, reads ? () => reads.onPrimary(read) : read)
   }
 
   /** The cache key of the row with this primary key. @internal */
@@ -247,7 +294,7 @@ export class Repository<T extends PgTable> {
   ): Promise<RowOf<T> | null> {
     const prepared = this.context.prepared
     if (!prepared) {
-      return this.run(operation, async (executor) => {
+      return this.read(operation, async (executor) => {
         const rows = await query(executor, key)
         return (rows[0] as RowOf<T> | undefined) ?? null
       })
@@ -269,7 +316,11 @@ export class Repository<T extends PgTable> {
     } catch (error) {
       return Promise.reject(mapDatabaseError(error, name))
     }
-    return statement.execute({ key }).then(
+    const reads = this.context.reads
+    const ready = statement
+    return (
+      reads ? reads.run((connection) => ready.execute({ key }, connection)) : ready.execute({ key })
+    ).then(
       (rows) => rows[0] ?? null,
       (error: unknown) => {
         throw mapDatabaseError(error, name)
@@ -286,7 +337,11 @@ export class Repository<T extends PgTable> {
 
   /** Rows matching `where`, in `orderBy` order (primary key last), at most `limit`. */
   async findMany(options: FindManyOptions<RowOf<T>> = {}): Promise<RowOf<T>[]> {
-    return this.run('findMany', async (executor) => {
+    return this.withConsistency(options, 'findMany', () => this.#findMany(options))
+  }
+
+  #findMany(options: FindManyOptions<RowOf<T>>): Promise<RowOf<T>[]> {
+    return this.read('findMany', async (executor) => {
       const ordering = this.ordering(options.orderBy)
       const rows = await executor
         .select()
@@ -303,7 +358,9 @@ export class Repository<T extends PgTable> {
    * is returned exactly once across pages.
    */
   async findPage(options: FindPageOptions<RowOf<T>> = {}): Promise<Page<RowOf<T>>> {
-    return this.run('findPage', (executor) => this.page(executor, options, 'findPage'))
+    return this.withConsistency(options, 'findPage', () =>
+      this.read('findPage', (executor) => this.page(executor, options, 'findPage')),
+    )
   }
 
   /** @internal */
@@ -350,8 +407,12 @@ export class Repository<T extends PgTable> {
   }
 
   /** How many rows match `where`. */
-  async count(where?: Where<RowOf<T>>): Promise<number> {
-    return this.run('count', async (executor) => {
+  async count(where?: Where<RowOf<T>>, options?: ReadOptions): Promise<number> {
+    return this.withConsistency(options, 'count', () => this.#count(where))
+  }
+
+  #count(where: Where<RowOf<T>> | undefined): Promise<number> {
+    return this.read('count', async (executor) => {
       const rows = await executor
         .select({ n: count() })
         .from(this.table as PgTable)
@@ -361,8 +422,12 @@ export class Repository<T extends PgTable> {
   }
 
   /** Whether any row matches `where`. */
-  async exists(where?: Where<RowOf<T>>): Promise<boolean> {
-    return this.run('exists', async (executor) => {
+  async exists(where?: Where<RowOf<T>>, options?: ReadOptions): Promise<boolean> {
+    return this.withConsistency(options, 'exists', () => this.#exists(where))
+  }
+
+  #exists(where: Where<RowOf<T>> | undefined): Promise<boolean> {
+    return this.read('exists', async (executor) => {
       const rows = await executor
         .select({ one: sql`1` })
         .from(this.table as PgTable)

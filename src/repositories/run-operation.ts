@@ -1,10 +1,11 @@
-import type { Executor } from '../db/connection.js'
+import type { DatabaseConnection, Executor } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import type { RepositoryContext } from './repository-context.js'
 
 /**
- * Runs one named operation: checks the layer is usable, then maps any database error to
- * a `StratumError` at this boundary.
+ * Runs one named operation on the primary (writes, and reads inside transactions): checks
+ * the layer is usable, then maps any database error to a `StratumError` at this boundary.
+ * Counts as a write for `readYourWrites()`.
  * @internal
  */
 export async function runOperation<R>(
@@ -13,8 +14,30 @@ export async function runOperation<R>(
   fn: (executor: Executor) => Promise<R>,
 ): Promise<R> {
   context.assertUsable(name)
+  context.reads?.noteWrite()
   try {
     return await fn(context.executor)
+  } catch (error) {
+    throw mapDatabaseError(error, name)
+  }
+}
+
+/**
+ * Runs one named read: on a replica when replicas are configured and the caller's scope
+ * allows it (see `ReadReplicas`), else like {@link runOperation} without counting as a write.
+ * @internal
+ */
+export async function runRead<R>(
+  context: RepositoryContext,
+  name: string,
+  fn: (executor: Executor, connection: DatabaseConnection | undefined) => Promise<R>,
+): Promise<R> {
+  context.assertUsable(name)
+  try {
+    const reads = context.reads
+    return await (reads
+      ? reads.run((connection) => fn(connection.db, connection))
+      : fn(context.executor, undefined))
   } catch (error) {
     throw mapDatabaseError(error, name)
   }

@@ -13,7 +13,7 @@ import {
   messageEntityKey,
   messagesOfChatKey,
 } from './cache-keys.js'
-import { Repository } from './repository.js'
+import { type ReadOptions, Repository } from './repository.js'
 import { validate } from './validate.js'
 
 /**
@@ -52,7 +52,9 @@ export class UsersRepository extends Repository<typeof users> {
   }
 
   /** The user with this email (any case), or null. */
-  async findByEmail(email: string): Promise<User | null> {
+  async findByEmail(email: string, options?: ReadOptions): Promise<User | null> {
+    if (options !== undefined)
+      return this.withConsistency(options, 'findByEmail', () => this.findByEmail(email))
     const normalized = validate(emailField, email, 'users.findByEmail')
     // lower(email) matches the unique index users_email_lower_key.
     const read = () =>

@@ -27,13 +27,19 @@ async function uidOf(user: string): Promise<{ uid: number; gid: number }> {
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) }
 }
 
-/**
- * Starts a throwaway PostgreSQL cluster on a free loopback port in a temp directory,
- * tuned for tests (no fsync). As root, initdb and the server run as the `postgres` user,
- * since Postgres refuses to run as root.
- * @internal
- */
-export async function startLocalPostgres(): Promise<RunningService> {
+/** A local PostgreSQL cluster started for tests, which a test may also halt and start again. @internal */
+export interface LocalPostgres extends RunningService {
+  readonly port: number
+  /** Stops the server (fast shutdown) and keeps its data. */
+  halt(): Promise<void>
+  /** Starts a halted server again on the same port. */
+  resume(): Promise<void>
+}
+
+type Exec = (file: string, args: string[]) => Promise<{ stdout: string }>
+
+/** The binaries, a temp directory owned by the user the server runs as, and a runner. */
+async function prepareCluster(prefix: string): Promise<{ bin: string; dir: string; exec: Exec }> {
   const bin = findPostgresBinDir()
   if (!bin)
     throw new Error(
@@ -45,28 +51,27 @@ export async function startLocalPostgres(): Promise<RunningService> {
     throw new Error(
       `pgvector is not installed for PostgreSQL ${major} (run scripts/install-test-services.sh)`,
     )
-  const dir = await mkdtemp(join(tmpdir(), 'stratum-pg-'))
-  const dataDir = join(dir, 'data')
+  const dir = await mkdtemp(join(tmpdir(), prefix))
   const asRoot = process.getuid?.() === 0
-  const prefix: string[] = []
+  const runAs: string[] = []
   if (asRoot) {
     const { uid, gid } = await uidOf('postgres')
     await chown(dir, uid, gid)
-    prefix.push('runuser', '-u', 'postgres', '--')
+    runAs.push('runuser', '-u', 'postgres', '--')
   }
-  const exec = (file: string, args: string[]) =>
-    prefix.length ? run(prefix[0]!, [...prefix.slice(1), file, ...args]) : run(file, args)
-  await exec(join(bin, 'initdb'), [
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    '--auth=trust',
-    '--encoding=UTF8',
-    '--no-locale',
-    '-N',
-  ])
-  const port = await freePort()
+  const exec: Exec = (file, args) =>
+    runAs.length ? run(runAs[0]!, [...runAs.slice(1), file, ...args]) : run(file, args)
+  return { bin, dir, exec }
+}
+
+/** Starts the cluster in `dir/data` on `port`; returns its handle. */
+async function startCluster(
+  cluster: { bin: string; dir: string; exec: Exec },
+  port: number,
+  label: string,
+): Promise<LocalPostgres> {
+  const { bin, dir, exec } = cluster
+  const dataDir = join(dir, 'data')
   const settings = [
     `-p ${port}`,
     `-k ${dir}`,
@@ -78,33 +83,90 @@ export async function startLocalPostgres(): Promise<RunningService> {
     '-c shared_buffers=256MB',
   ].join(' ')
   const logFile = join(dir, 'server.log')
-  try {
-    await exec(join(bin, 'pg_ctl'), [
-      '-D',
-      dataDir,
-      '-l',
-      logFile,
-      '-o',
-      settings,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ])
-  } catch (error) {
-    const log = await readFile(logFile, 'utf8').catch(() => '')
-    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`)
+  const start = async () => {
+    try {
+      await exec(join(bin, 'pg_ctl'), [
+        '-D',
+        dataDir,
+        '-l',
+        logFile,
+        '-o',
+        settings,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ])
+    } catch (error) {
+      const log = await readFile(logFile, 'utf8').catch(() => '')
+      throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`)
+    }
   }
+  const stop = (mode: 'fast' | 'immediate') =>
+    exec(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', 'stop']).then(
+      () => {},
+      () => {},
+    )
+  await start()
   const { stdout: version } = await run(join(bin, 'postgres'), ['--version'])
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     source: 'local',
-    description: `${version.trim()} on 127.0.0.1:${port} (local binaries)`,
+    description: `${version.trim()} on 127.0.0.1:${port} (local binaries${label})`,
+    port,
+    halt: () => stop('fast'),
+    resume: start,
     async stop() {
-      await exec(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(
-        () => {},
-      )
+      await stop('immediate')
       await rm(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Starts a throwaway PostgreSQL cluster on a free loopback port in a temp directory,
+ * tuned for tests (no fsync). As root, initdb and the server run as the `postgres` user,
+ * since Postgres refuses to run as root.
+ * @internal
+ */
+export async function startLocalPostgres(): Promise<LocalPostgres> {
+  const cluster = await prepareCluster('stratum-pg-')
+  await cluster.exec(join(cluster.bin, 'initdb'), [
+    '-D',
+    join(cluster.dir, 'data'),
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--encoding=UTF8',
+    '--no-locale',
+    '-N',
+  ])
+  return startCluster(cluster, await freePort(), '')
+}
+
+/**
+ * Starts a streaming replica of the local test server at `primaryUrl` (trust auth, as
+ * {@link startLocalPostgres} sets up): `pg_basebackup -R` into a temp directory, then a
+ * hot standby on a free port.
+ * @internal
+ */
+export async function startLocalReplica(primaryUrl: string): Promise<LocalPostgres> {
+  const primary = new URL(primaryUrl)
+  const cluster = await prepareCluster('stratum-pg-replica-')
+  await cluster.exec(join(cluster.bin, 'pg_basebackup'), [
+    '-h',
+    primary.hostname,
+    '-p',
+    primary.port || '5432',
+    '-U',
+    decodeURIComponent(primary.username || 'postgres'),
+    '-D',
+    join(cluster.dir, 'data'),
+    '-R',
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+  ])
+  return startCluster(cluster, await freePort(), `, streaming replica of port ${primary.port}`)
 }

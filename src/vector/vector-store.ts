@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { DatabaseConnection, Executor } from '../db/connection.js'
 import { StratumError, ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { runOperation } from '../repositories/run-operation.js'
+import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { embeddingField } from '../schema/fields.js'
@@ -45,6 +45,11 @@ export interface VectorSearchOptions {
    * ranked exactly instead of through the index (default 2,000; 0 turns it off).
    */
   exactSearchBelow?: number | undefined
+  /**
+   * `'primary'` searches the primary (sees every committed write); `'replica'` (default)
+   * lets a replica serve it when replicas are configured.
+   */
+  consistency?: 'primary' | 'replica' | undefined
 }
 
 /** Which way a search ran. */
@@ -158,6 +163,7 @@ const searchSchema = (dimensions: number) =>
       efSearch: z.number().int().min(1).max(1000).optional(),
       exactSearchBelow: z.number().int().min(0).max(1_000_000).default(2000),
       explain: z.boolean().optional(),
+      consistency: z.enum(['primary', 'replica']).optional(),
     })
     .strict()
     .superRefine((q, ctx) => {
@@ -490,7 +496,12 @@ export class VectorStore {
    * const hits = await data.vectors.hybridSearch({ userId, text: 'invoice march', embedding, limit: 5 })
    * ```
    */
-  async hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
+  hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
+    // Both halves on the primary when asked: the consistency option rides in vectorOptions.
+    return this.#onPrimaryIfAsked(options, () => this.#hybridSearch(options))
+  }
+
+  async #hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
     const { text, rrfK, weights, candidates, ...vectorOptions } = options
     const fusion = validate(
       hybridSchema,
@@ -501,7 +512,7 @@ export class VectorStore {
     const perSide = fusion.candidates ?? Math.min(1000, Math.max(40, limit * 4))
     const byVector = (await this.#search({ ...vectorOptions, limit: perSide })) as VectorSearchHit[]
     const where = conditionsOf(vectorOptions, 'chat_vectors.hybridSearch')
-    const byText = await this.run('hybridSearch', async (executor) => {
+    const byText = await runRead(this.#context, 'chat_vectors.hybridSearch', async (executor) => {
       const { rows } = await executor.execute<ChunkRow>(sql`select ${chunkColumns}
           from ${chatVectors}, websearch_to_tsquery(${this.#context.fullTextLanguage}::regconfig, ${fusion.text}) as q
           where ${chatVectors.contentTsv} @@ q ${where ? sql`and ${where}` : sql``}
@@ -549,7 +560,15 @@ export class VectorStore {
    * const { recall } = await data.vectors.measureRecall({ sample: 100, efSearch: 60 })
    * ```
    */
-  async measureRecall(options: RecallOptions = {}): Promise<RecallReport> {
+  measureRecall(options: RecallOptions = {}): Promise<RecallReport> {
+    // The sample, the exact and the index rankings all on one server (the primary).
+    const reads = this.#context.reads
+    return reads
+      ? reads.onPrimary(() => this.#measureRecall(options))
+      : this.#measureRecall(options)
+  }
+
+  async #measureRecall(options: RecallOptions): Promise<RecallReport> {
     const wanted = validate(recallSchema, options, 'chat_vectors.measureRecall')
     const samples = await this.run('measureRecall', async (executor) => {
       const { rows } = await executor.execute<{ embedding: string; user_id: string }>(
@@ -664,7 +683,12 @@ export class VectorStore {
   search(
     options: VectorSearchOptions & { explain?: boolean | undefined },
   ): Promise<VectorSearchHit[] | { hits: VectorSearchHit[]; plan: VectorSearchPlan }> {
-    return this.#search(options)
+    return this.#onPrimaryIfAsked(options, () => this.#search(options)) as never
+  }
+
+  #onPrimaryIfAsked<R>(options: { consistency?: unknown }, fn: () => Promise<R>): Promise<R> {
+    const reads = this.#context.reads
+    return reads && options?.consistency === 'primary' ? reads.onPrimary(fn) : fn()
   }
 
   async #search(
@@ -690,13 +714,13 @@ export class VectorStore {
         ? `SET LOCAL hnsw.ef_search = ${efSearch}`
         : `SET LOCAL hnsw.ef_search = ${efSearch}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL ivfflat.iterative_scan = relaxed_order`
     const connection = this.#connection
-    return this.run('search', async () => {
+    return runRead(this.#context, 'chat_vectors.search', async (_executor, routed) => {
       type Query = <R extends Record<string, unknown>>(query: SQL) => Promise<R[]>
       // Outside a caller's transaction: one session, BEGIN and the settings in one round
       // trip. Inside one: its executor, with the settings local to it.
       const inSession = <T>(fn: (query: Query) => Promise<T>): Promise<T> =>
         connection && !this.#context.inTransaction
-          ? connection.withReadTransaction(settings, (raw) =>
+          ? (routed ?? connection).withReadTransaction(settings, (raw) =>
               fn(<R extends Record<string, unknown>>(query: SQL) => {
                 const compiled = dialect.sqlToQuery(query)
                 return raw<R>(compiled.sql, compiled.params)

@@ -1,0 +1,204 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { DatabaseConnection } from './connection.js'
+
+/** Where the reads of the current async context may go. */
+interface ReadScope {
+  /** Every read to the primary (a cache fill, or `consistency: 'primary'`). */
+  readonly primary: boolean
+  /** Set by a write inside `readYourWrites()`: later reads of the scope go to the primary. */
+  wrote: boolean
+}
+
+const readScope = new AsyncLocalStorage<ReadScope>()
+const ON_PRIMARY: ReadScope = Object.freeze({ primary: true, wrote: true })
+
+/** How one replica is doing, as `data.health()` and `data.metrics()` report it. */
+export interface ReplicaState {
+  /** Host, port and database of the replica (never credentials). */
+  readonly name: string
+  /** `down` after a connection failure, until a probe reaches it again. */
+  readonly status: 'ok' | 'down'
+  /** Reads sent to it since the data layer opened. */
+  readonly reads: number
+  /** Why it was taken out, while it is down. */
+  readonly error?: string
+}
+
+/** Read routing figures of `data.metrics().database.replicas`. */
+export interface ReplicaStats {
+  /** Reads outside transactions that went to the primary (no replica up, a fill, primary asked). */
+  readonly primaryReads: number
+  /** Reads that failed on a replica and were served by the primary instead. */
+  readonly fallbacks: number
+  readonly replicas: readonly ReplicaState[]
+}
+
+interface Replica {
+  readonly name: string
+  readonly connection: DatabaseConnection
+  up: boolean
+  reads: number
+  error?: string
+}
+
+/** The replica is unreachable or not serving this database: take it out until a probe passes. */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true // socket, timeout
+  // 08: connection exception; 57P01-03: shut down / crash / cannot connect now; 53300: too
+  // many connections; 3D000: the database is not (yet) on the replica.
+  return code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '3D000'
+}
+
+/**
+ * A query error the primary would not give: a hot-standby conflict (40001 "conflict with
+ * recovery") or a table or column the replica has not replayed yet.
+ */
+function isReplicaLag(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '40001' || code === '42P01' || code === '42703' || code === '42883'
+}
+
+/** `host:port/database` of a Postgres URL. */
+export function replicaName(url: string): string {
+  const parsed = new URL(url)
+  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`
+}
+
+/**
+ * Sends reads outside transactions round robin to the replicas that are up, and to the
+ * primary when none is, when the read must see the primary (cache fills, `consistency:
+ * 'primary'`, after a write inside `readYourWrites()`), or when a replica fails it. A
+ * replica that fails with a connection error is taken out and probed back every
+ * `probeIntervalMs`; writes and transactions never come here.
+ * @internal
+ */
+export class ReadReplicas {
+  readonly #primary: DatabaseConnection
+  readonly #replicas: Replica[]
+  readonly #probeIntervalMs: number
+  #next = 0
+  #primaryReads = 0
+  #fallbacks = 0
+  #probing: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(
+    primary: DatabaseConnection,
+    replicas: readonly { name: string; connection: DatabaseConnection }[],
+    probeIntervalMs: number,
+  ) {
+    this.#primary = primary
+    this.#replicas = replicas.map((r) => ({ ...r, up: true, reads: 0 }))
+    this.#probeIntervalMs = probeIntervalMs
+  }
+
+  /** Runs `read` on a replica that is up, or on the primary; a failing replica falls back. */
+  run<R>(read: (connection: DatabaseConnection) => Promise<R>): Promise<R> {
+    const scope = readScope.getStore()
+    const replica = scope && (scope.primary || scope.wrote) ? undefined : this.#pick()
+    if (!replica) {
+      this.#primaryReads++
+      return read(this.#primary)
+    }
+    replica.reads++
+    return read(replica.connection).catch((error: unknown) => {
+      const lagging = isReplicaLag(error)
+      if (!lagging && !isConnectionFailure(error)) throw error
+      if (!lagging) this.markDown(replica.connection, error)
+      this.#fallbacks++
+      this.#primaryReads++
+      return read(this.#primary)
+    })
+  }
+
+  /** Runs `fn` with every read it makes sent to the primary. */
+  onPrimary<R>(fn: () => Promise<R>): Promise<R> {
+    return readScope.run(ON_PRIMARY, fn)
+  }
+
+  /** Runs `fn` in a scope whose reads go to the primary once it has written. */
+  readYourWrites<R>(fn: () => Promise<R>): Promise<R> {
+    // Nested scopes share the outer one: a write anywhere in it counts.
+    return readScope.getStore() ? fn() : readScope.run({ primary: false, wrote: false }, fn)
+  }
+
+  /** Notes a write of the current scope (nothing outside `readYourWrites()`). */
+  noteWrite(): void {
+    const scope = readScope.getStore()
+    if (scope && !scope.primary) scope.wrote = true
+  }
+
+  /** Takes the replica on `connection` out until a probe reaches it. */
+  markDown(connection: DatabaseConnection, error: unknown): void {
+    const replica = this.#replicas.find((r) => r.connection === connection)
+    if (!replica || !replica.up) return
+    replica.up = false
+    replica.error = error instanceof Error ? error.message : String(error)
+    this.#scheduleProbe()
+  }
+
+  /** Probes every replica now (health checks); resolves to their states. */
+  async check(timeoutMs: number): Promise<ReplicaState[]> {
+    await Promise.all(this.#replicas.map((replica) => this.#probe(replica, timeoutMs)))
+    return this.stats().replicas as ReplicaState[]
+  }
+
+  stats(): ReplicaStats {
+    return {
+      primaryReads: this.#primaryReads,
+      fallbacks: this.#fallbacks,
+      replicas: this.#replicas.map((r) => ({
+        name: r.name,
+        status: r.up ? 'ok' : 'down',
+        reads: r.reads,
+        ...(r.up || r.error === undefined ? {} : { error: r.error }),
+      })),
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#probing)
+    await Promise.allSettled(this.#replicas.map((r) => r.connection.close()))
+  }
+
+  #pick(): Replica | undefined {
+    const replicas = this.#replicas
+    for (let i = 0; i < replicas.length; i++) {
+      const replica = replicas[this.#next++ % replicas.length]!
+      if (replica.up) return replica
+    }
+    return undefined
+  }
+
+  async #probe(replica: Replica, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        replica.connection.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+        }),
+      ])
+      replica.up = true
+      delete replica.error
+    } catch (error) {
+      if (replica.up) this.markDown(replica.connection, error)
+      else replica.error = error instanceof Error ? error.message : String(error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #scheduleProbe(): void {
+    if (this.#probing || this.#closed) return
+    this.#probing = setTimeout(async () => {
+      const down = this.#replicas.filter((r) => !r.up)
+      await Promise.all(down.map((replica) => this.#probe(replica, this.#probeIntervalMs)))
+      this.#probing = undefined
+      if (this.#replicas.some((r) => !r.up)) this.#scheduleProbe()
+    }, this.#probeIntervalMs)
+    this.#probing.unref()
+  }
+}
