@@ -11,6 +11,7 @@ import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
 import { benchL1Reads } from './l1-reads.js'
 import { benchPointReads } from './point-reads.js'
+import { benchReplicas } from './replicas.js'
 import { benchTestDatabases } from './test-databases.js'
 import { benchVectorSearch } from './vector-search.js'
 
@@ -41,7 +42,7 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, vectors, blobs or testing runs one part.
+    // BENCH_ONLY=cache, vectors, blobs, testing or replicas runs one part.
     const only = process.env.BENCH_ONLY
     if (!only || only === 'cache') {
       await benchPointReads(data, url)
@@ -53,6 +54,7 @@ try {
     if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
     if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
     if (!only || only === 'testing') await benchTestDatabases(adminUrl)
+    if (!only || only === 'replicas') await benchReplicas()
   } finally {
     await Promise.all([data.close(), cached.close(), withL1.close()])
   }
