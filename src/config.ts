@@ -128,7 +128,10 @@ const cacheSchema = z
       .string()
       .min(1)
       .max(128)
-      .regex(/^[^\s]+$/, 'must not contain spaces')
+      .regex(
+        /^[^\s{}]+$/,
+        'must not contain spaces or braces (keys are hash-tagged for Redis Cluster)',
+      )
       .default('stratum:'),
     defaultTtlMs: z.number().int().min(1).default(300_000),
     maxValueBytes: z
@@ -189,6 +192,16 @@ const cacheSchema = z
       .object({
         client: z
           .custom<object>(isRedisClient, { message: 'must be an ioredis client' })
+          .optional(),
+        /** Seed nodes of a Redis Cluster, instead of `redisUrl`. */
+        clusterNodes: z.array(redisUrl).min(1).max(64).optional(),
+        /** Sentinels that know the master `name`, instead of `redisUrl`: failovers are followed. */
+        sentinel: z
+          .object({
+            nodes: z.array(redisUrl).min(1).max(64),
+            name: z.string().min(1).max(128),
+          })
+          .strict()
           .optional(),
         commandTimeoutMs: z.number().int().min(1).default(250),
         connectTimeoutMs: z.number().int().min(1).default(1000),
@@ -362,10 +375,16 @@ const optionsSchema = z
       o.database.dir && 'database.dir',
       o.database.client && 'database.client',
     ].filter(Boolean)
-    if (o.redisUrl && o.cache.redis.client) {
+    const redisGiven = [
+      o.redisUrl && 'redisUrl',
+      o.cache.redis.client && 'cache.redis.client',
+      o.cache.redis.clusterNodes && 'cache.redis.clusterNodes',
+      o.cache.redis.sentinel && 'cache.redis.sentinel',
+    ].filter(Boolean)
+    if (redisGiven.length > 1) {
       ctx.addIssue({
         code: 'custom',
-        message: 'give only one of redisUrl, cache.redis.client',
+        message: `give only one of ${redisGiven.join(', ')}`,
         path: ['redisUrl'],
       })
     }
@@ -486,6 +505,24 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     kind: 'string',
     description:
       'direct (session) URL for migrations, index builds and backups when DATABASE_URL goes through a transaction pooler',
+  },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    path: ['cache', 'redis', 'clusterNodes'],
+    kind: 'list',
+    description: 'comma-separated redis:// URLs of Redis Cluster seed nodes, instead of REDIS_URL',
+  },
+  {
+    name: 'REDIS_SENTINEL_NODES',
+    path: ['cache', 'redis', 'sentinel', 'nodes'],
+    kind: 'list',
+    description: 'comma-separated redis:// URLs of Redis Sentinels, instead of REDIS_URL',
+  },
+  {
+    name: 'REDIS_SENTINEL_NAME',
+    path: ['cache', 'redis', 'sentinel', 'name'],
+    kind: 'string',
+    description: 'the master name the Sentinels monitor',
   },
   {
     name: 'DATABASE_REPLICA_URLS',

@@ -359,9 +359,11 @@ async function openConnection(
 function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDriver } {
   const { cache } = options
   const driver =
-    options.redisUrl || cache.redis.client
+    options.redisUrl || cache.redis.client || cache.redis.clusterNodes || cache.redis.sentinel
       ? redisDriver({
           ...(options.redisUrl ? { url: options.redisUrl } : {}),
+          ...(cache.redis.clusterNodes ? { clusterNodes: cache.redis.clusterNodes } : {}),
+          ...(cache.redis.sentinel ? { sentinel: cache.redis.sentinel } : {}),
           ...(cache.redis.client ? { client: cache.redis.client as Redis } : {}),
           commandTimeoutMs: cache.redis.commandTimeoutMs,
           connectTimeoutMs: cache.redis.connectTimeoutMs,

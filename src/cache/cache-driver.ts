@@ -7,6 +7,10 @@
  * before reading the source, and its fill is stored only if the token is unchanged; a
  * writer replaces the token (and deletes the value) after it commits. Tokens are random,
  * so a fence that was evicted and re-created never matches an old token.
+ *
+ * The keys one call of `fence`, `setIfFence` and `claim` touches share a Redis Cluster hash
+ * tag (`prefix{key}`, `prefix{key}#fence`, ...), as the Cache builds them; `delete` and
+ * `invalidate` may get keys of many tags, and a clustered driver splits them by tag.
  */
 export interface CacheDriver {
   /** `memory`, `redis`, or a third-party driver's name. */

@@ -386,7 +386,9 @@ export class Cache {
       l1?.fill(fenceKey, token, epoch)
     }
     const key = `${group}@${token}:${member}`
-    const full = this.#key(key)
+    this.#key(key) // validates the member part
+    // In the group's hash slot (its tag), so a fenced fill checks the group's fence atomically.
+    const full = `${groupFull}@${token}:${member}`
     const found = await this.#lookup(key, full)
     if (found !== MISS) return found as T
     return this.#singleFlight(full, () => this.#fill(key, full, load, options, { fenceKey, token }))
@@ -653,7 +655,9 @@ export class Cache {
         `Cache keys must be 1 to ${MAX_KEY_LENGTH} characters without spaces or control characters`,
       )
     }
-    return this.#prefix + key
+    // The key is the hash tag: its value, fence and lease (and a group's members) share one
+    // Redis Cluster slot, so every script touches keys of one slot.
+    return `${this.#prefix}{${key}}`
   }
 
   #ttl(ttlMs: number | undefined): number {

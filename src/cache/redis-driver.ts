@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { CacheDriver } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
 
@@ -6,8 +6,15 @@ import { newFenceToken } from './fence-token.js'
 export interface RedisDriverOptions {
   /** `redis://` or `rediss://` URL; ignored when `client` is given. */
   url?: string
-  /** A ready ioredis client; the driver does not close it. */
-  client?: Redis
+  /** A ready ioredis client (or `Cluster`); the driver does not close it. */
+  client?: Redis | Cluster
+  /**
+   * Seed nodes of a Redis Cluster (`redis://host:port` each); the driver then uses
+   * ioredis' `Cluster` and keeps every script and multi-key command within one slot.
+   */
+  clusterNodes?: readonly string[]
+  /** Sentinels (`redis://host:port` each) and the master name they monitor. */
+  sentinel?: { readonly nodes: readonly string[]; readonly name: string }
   /** Each command fails after this long (default 250 ms), so Redis trouble stays short. */
   commandTimeoutMs?: number
   /** Give up connecting after this long (default 1,000 ms). */
@@ -115,6 +122,35 @@ interface ScriptedRedis extends Redis {
 }
 
 /**
+ * The part of a key Redis Cluster hashes: between the first `{` and the next `}` when
+ * that is not empty, else the whole key.
+ * @internal
+ */
+export function hashTag(key: string): string {
+  const open = key.indexOf('{')
+  if (open === -1) return key
+  const close = key.indexOf('}', open + 1)
+  return close > open + 1 ? key.slice(open + 1, close) : key
+}
+
+function hostAndPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url)
+  return { host: parsed.hostname, port: Number(parsed.port || 6379) }
+}
+
+/** Keys grouped by hash tag: the keys of one group share a slot. */
+function bySlot(keys: readonly string[]): string[][] {
+  const groups = new Map<string, string[]>()
+  for (const key of keys) {
+    const tag = hashTag(key)
+    const group = groups.get(tag)
+    if (group) group.push(key)
+    else groups.set(tag, [key])
+  }
+  return [...groups.values()]
+}
+
+/**
  * Settings for a cache client: no offline queue and a short command timeout, so a
  * command fails at once instead of waiting for seconds when Redis is unreachable
  * (ioredis' defaults queue commands and retry, which hangs callers for 10 s or more).
@@ -145,11 +181,38 @@ export function cacheClientOptions(
  */
 export function redisDriver(options: RedisDriverOptions): CacheDriver {
   const owned = !options.client
+  const settings = cacheClientOptions(
+    options.commandTimeoutMs ?? 250,
+    options.connectTimeoutMs ?? 1000,
+  )
   const client = (options.client ??
-    new Redis(
-      options.url ?? 'redis://127.0.0.1:6379',
-      cacheClientOptions(options.commandTimeoutMs ?? 250, options.connectTimeoutMs ?? 1000),
-    )) as ScriptedRedis
+    (options.clusterNodes
+      ? new Cluster(options.clusterNodes.map(hostAndPort), {
+          redisOptions: settings,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+          // A moved slot (a failover, a restart) is followed at once, not queued.
+          retryDelayOnMoved: 0,
+          retryDelayOnClusterDown: 100,
+          slotsRefreshTimeout: options.connectTimeoutMs ?? 1000,
+        })
+      : options.sentinel
+        ? new Redis({
+            ...settings,
+            sentinels: options.sentinel.nodes.map(hostAndPort),
+            name: options.sentinel.name,
+            // After a failover the old master answers READONLY until it is told: reconnect
+            // to whichever master the Sentinels name now.
+            reconnectOnError: (error) => error.message.startsWith('READONLY'),
+          })
+        : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings))) as ScriptedRedis
+  const cluster = client instanceof Cluster || 'nodes' in client
+  /** Runs `fn` once per group of `keys` that share a slot (once for all of them on one server). */
+  const perSlot = async (keys: readonly string[], fn: (group: string[]) => Promise<number>) => {
+    if (!cluster) return fn([...keys])
+    const counts = await Promise.all(bySlot(keys).map(fn))
+    return counts.reduce((a, b) => a + b, 0)
+  }
   // Without a listener ioredis reports connection errors as unhandled 'error' events.
   client.on('error', () => {})
   client.defineCommand('stratumFence', { numberOfKeys: 1, lua: FENCE })
@@ -189,7 +252,10 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
       connected(async () => {
         await client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)))
       }),
-    delete: (keys) => connected(async () => (keys.length === 0 ? 0 : client.del(...keys))),
+    delete: (keys) =>
+      connected(async () =>
+        keys.length === 0 ? 0 : perSlot(keys, (group) => client.del(...group)),
+      ),
     increment: (key, ttlMs) =>
       connected(() => client.stratumIncrement(key, Math.max(1, Math.round(ttlMs)))),
     fence: (fenceKey, ttlMs) =>
@@ -229,14 +295,21 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
     invalidate: (keys, fenceKeys, fenceTtlMs) =>
       connected(async () => {
         if (keys.length + fenceKeys.length === 0) return
-        await client.stratumInvalidate(
-          keys.length + fenceKeys.length,
-          ...keys,
-          ...fenceKeys,
-          keys.length,
-          newFenceToken(),
-          Math.max(1, Math.round(fenceTtlMs)),
-        )
+        const fences = new Set(fenceKeys)
+        // One script per slot on a cluster (a value and its fence share one: the tag).
+        await perSlot([...keys, ...fenceKeys], async (group) => {
+          const values = group.filter((key) => !fences.has(key))
+          const fenced = group.filter((key) => fences.has(key))
+          await client.stratumInvalidate(
+            group.length,
+            ...values,
+            ...fenced,
+            values.length,
+            newFenceToken(),
+            Math.max(1, Math.round(fenceTtlMs)),
+          )
+          return 0
+        })
       }),
     rateLimit: (key, intervalMs, toleranceMs, cost) =>
       connected(async () => {
@@ -263,17 +336,30 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
       connected(async () => {
         await client.srem(indexKey, member)
       }),
-    indexDeleteAll: (indexKey) => connected(() => client.stratumIndexDeleteAll(indexKey)),
+    indexDeleteAll: (indexKey) =>
+      connected(async () => {
+        if (!cluster) return client.stratumIndexDeleteAll(indexKey)
+        // The members live in other slots: not one script. The set goes first, so a member
+        // added meanwhile is in a new set, not lost in a deleted one.
+        const members = await client.smembers(indexKey)
+        await client.del(indexKey)
+        const deleted = await Promise.all(members.map((member) => client.del(member)))
+        return deleted.reduce((a, b) => a + b, 0)
+      }),
     deleteByPrefix: (prefix) =>
       connected(async () => {
         let deleted = 0
-        let cursor = '0'
         const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-          cursor = next
-          if (keys.length > 0) deleted += await client.unlink(...keys)
-        } while (cursor !== '0')
+        // A cluster keeps its keys on every master: each is scanned.
+        const servers = cluster ? (client as unknown as Cluster).nodes('master') : [client]
+        for (const server of servers) {
+          let cursor = '0'
+          do {
+            const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+            cursor = next
+            if (keys.length > 0) deleted += await perSlot(keys, (group) => client.unlink(...group))
+          } while (cursor !== '0')
+        }
         return deleted
       }),
     ping: () =>
@@ -290,11 +376,17 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
         }),
       subscribe(channel, listener) {
         // A subscribed connection can run no other command, so it is a connection of its own.
-        const subscriber = client.duplicate({
-          lazyConnect: true,
-          autoResubscribe: false,
-          enableOfflineQueue: true,
-        })
+        const subscriber = cluster
+          ? (client as unknown as Cluster).duplicate([], {
+              lazyConnect: true,
+              enableOfflineQueue: true,
+              redisOptions: { ...settings, autoResubscribe: false },
+            })
+          : (client as Redis).duplicate({
+              lazyConnect: true,
+              autoResubscribe: false,
+              enableOfflineQueue: true,
+            })
         let live = false
         let closed = false
         const lost = () => {

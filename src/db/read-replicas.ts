@@ -132,7 +132,7 @@ export class ReadReplicas {
   /** Takes the replica on `connection` out until a probe reaches it. */
   markDown(connection: DatabaseConnection, error: unknown): void {
     const replica = this.#replicas.find((r) => r.connection === connection)
-    if (!replica || !replica.up) return
+    if (!replica?.up) return
     replica.up = false
     replica.error = error instanceof Error ? error.message : String(error)
     this.#scheduleProbe()

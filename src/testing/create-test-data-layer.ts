@@ -127,7 +127,12 @@ export async function createTestDataLayer<const E extends readonly DataLayerExte
   const id = randomBytes(6).toString('hex')
   const adminUrl = env.TEST_DATABASE_URL
   const onServer = choose(use.database, !!adminUrl, 'database', 'TEST_DATABASE_URL')
-  const ownCache = !!(layerOptions.redisUrl || layerOptions.cache?.redis?.client)
+  const ownCache = !!(
+    layerOptions.redisUrl ||
+    layerOptions.cache?.redis?.client ||
+    layerOptions.cache?.redis?.clusterNodes ||
+    layerOptions.cache?.redis?.sentinel
+  )
   const redisUrl = !ownCache && choose(use.cache, !!env.TEST_REDIS_URL, 'cache', 'TEST_REDIS_URL')
   const ownBlobs = !!(layerOptions.s3 || layerOptions.blobs?.driver || layerOptions.blobs?.dir)
   const s3 = ownBlobs

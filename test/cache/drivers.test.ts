@@ -9,3 +9,6 @@ cacheDriverContract(api, 'memory', () => memoryDriver())
 cacheDriverContract(api, `redis (${inject('redisDescription')})`, () =>
   redisDriver({ url: inject('redisUrl') }),
 )
+cacheDriverContract(api, inject('redisClusterDescription'), () =>
+  redisDriver({ clusterNodes: inject('redisClusterNodes') }),
+)

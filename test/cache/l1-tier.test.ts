@@ -148,7 +148,7 @@ describe(`the L1 tier's lifetime bounds staleness when a message is lost [${back
     // A change whose message is lost: the row and the Redis entry change, no message is sent.
     await data.db.execute(sql`update users set first_name = 'new' where id = ${user.id}`)
     const admin = new Redis(inject('redisUrl'))
-    await admin.del(`${prefix}e:users:${user.id}`)
+    await admin.del(`${prefix}{e:users:${user.id}}`)
     admin.disconnect()
     expect((await data.users.findById(user.id))?.firstName).toBe('old')
     await sleep(800) // past the 500 ms lifetime

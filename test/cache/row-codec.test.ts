@@ -143,7 +143,7 @@ for (const setup of setups) {
       expect(typeof hit?.total).toBe('bigint')
       if (setup.redis) {
         const admin = new Redis(inject('redisUrl'))
-        const stored = await admin.getBuffer(`${prefix}e:test_readings:${created.id}`)
+        const stored = await admin.getBuffer(`${prefix}{e:test_readings:${created.id}}`)
         admin.disconnect()
         expect(stored?.[0]).toBe(0x02) // the row codec's format, not V8's
       }
