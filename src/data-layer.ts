@@ -63,6 +63,7 @@ import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
 import type { BlobDriver } from './storage/blob-driver.js'
 import { type BlobStats, BlobStore } from './storage/blob-store.js'
 import { fsBlobDriver } from './storage/fs-driver.js'
+import { withTimeout } from './util/with-timeout.js'
 import { VectorStore } from './vector/vector-store.js'
 
 /** What `data.metrics()` returns. */
@@ -535,21 +536,6 @@ async function checkDimensions(connection: DatabaseConnection, configured: numbe
   const actual = await readEmbeddingDimensions(connection)
   if (actual !== undefined && actual !== configured)
     throw new DimensionMismatchError(configured, actual)
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new StratumError('TIMEOUT', `${what} did not answer within ${ms} ms`)),
-      ms,
-    )
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**

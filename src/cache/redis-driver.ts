@@ -206,7 +206,8 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             reconnectOnError: (error) => error.message.startsWith('READONLY'),
           })
         : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings))) as ScriptedRedis
-  const cluster = client instanceof Cluster || 'nodes' in client
+  // Kept a plain boolean: narrowing `client` by it would drop the scripted commands' types.
+  const cluster: boolean = (client as unknown) instanceof Cluster
   /** Runs `fn` once per group of `keys` that share a slot (once for all of them on one server). */
   const perSlot = async (keys: readonly string[], fn: (group: string[]) => Promise<number>) => {
     if (!cluster) return fn([...keys])

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { withTimeout } from '../util/with-timeout.js'
 import type { DatabaseConnection } from './connection.js'
 
 /** Where the reads of the current async context may go. */
@@ -173,21 +174,13 @@ export class ReadReplicas {
   }
 
   async #probe(replica: Replica, timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
     try {
-      await Promise.race([
-        replica.connection.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-        }),
-      ])
+      await withTimeout(replica.connection.query('SELECT 1'), timeoutMs, `replica ${replica.name}`)
       replica.up = true
       delete replica.error
     } catch (error) {
       if (replica.up) this.markDown(replica.connection, error)
       else replica.error = error instanceof Error ? error.message : String(error)
-    } finally {
-      clearTimeout(timer)
     }
   }
 

@@ -1,12 +1,13 @@
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chown, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { childService } from './child-service.js'
 import { freePort } from './free-port.js'
+import { postgresUser } from './postgres-user.js'
 import type { RunningService } from './running-service.js'
 
 const run = promisify(execFile)
@@ -75,19 +76,10 @@ export async function startLocalPgBouncer(postgresUrl: string): Promise<RunningS
       '',
     ].join('\n'),
   )
-  const asRoot = process.getuid?.() === 0
-  if (asRoot) {
-    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
-      run('id', ['-u', 'postgres']),
-      run('id', ['-g', 'postgres']),
-    ])
-    for (const file of ['', 'userlist.txt', 'pgbouncer.ini'])
-      await chown(join(dir, file), Number(uid.trim()), Number(gid.trim()))
-  }
-  const args = [join(dir, 'pgbouncer.ini')]
-  const child = asRoot
-    ? spawn('runuser', ['-u', 'postgres', '--', binary, ...args], { stdio: 'ignore' })
-    : spawn(binary, args, { stdio: 'ignore' })
+  const runAs = await postgresUser()
+  await runAs.own(dir, join(dir, 'userlist.txt'), join(dir, 'pgbouncer.ini'))
+  const [first, ...rest] = [...runAs.prefix, binary, join(dir, 'pgbouncer.ini')]
+  const child = spawn(first!, rest, { stdio: 'ignore' })
   const service = childService(child, dir)
   const url = new URL(postgresUrl)
   url.hostname = '127.0.0.1'

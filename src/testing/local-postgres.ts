@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
+import { postgresUser } from './postgres-user.js'
 import type { RunningService } from './running-service.js'
 
 const run = promisify(execFile)
@@ -17,14 +18,6 @@ export function findPostgresBinDir(): string | undefined {
     .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a))
   return versions[0] ? join(root, versions[0], 'bin') : undefined
-}
-
-async function uidOf(user: string): Promise<{ uid: number; gid: number }> {
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
-    run('id', ['-u', user]),
-    run('id', ['-g', user]),
-  ])
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) }
 }
 
 /** A local PostgreSQL cluster started for tests, which a test may also halt and start again. @internal */
@@ -52,15 +45,11 @@ async function prepareCluster(prefix: string): Promise<{ bin: string; dir: strin
       `pgvector is not installed for PostgreSQL ${major} (run scripts/install-test-services.sh)`,
     )
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  const asRoot = process.getuid?.() === 0
-  const runAs: string[] = []
-  if (asRoot) {
-    const { uid, gid } = await uidOf('postgres')
-    await chown(dir, uid, gid)
-    runAs.push('runuser', '-u', 'postgres', '--')
-  }
+  const user = await postgresUser()
+  await user.own(dir)
+  const [first, ...rest] = user.prefix
   const exec: Exec = (file, args) =>
-    runAs.length ? run(runAs[0]!, [...runAs.slice(1), file, ...args]) : run(file, args)
+    first ? run(first, [...rest, file, ...args]) : run(file, args)
   return { bin, dir, exec }
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { memoryDriver, redisDriver } from '../../src/cache/index.js'
 import { cacheDriverContract } from '../../src/testing/contracts/index.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 // The project runs the same exported suite a third-party driver would.
 const api = { afterAll, beforeAll, describe, expect, it }
@@ -13,13 +14,11 @@ cacheDriverContract(api, `redis (${inject('redisDescription')})`, () =>
 // longer than the first call waits; the suite starts once it answers.
 cacheDriverContract(api, inject('redisClusterDescription'), async () => {
   const driver = redisDriver({ clusterNodes: inject('redisClusterNodes') })
-  const deadline = Date.now() + 20_000
-  while (
-    !(await driver.ping().then(
+  await waitFor('the cluster to answer', () =>
+    driver.ping().then(
       () => true,
-      () => Date.now() > deadline,
-    ))
+      () => false,
+    ),
   )
-    await new Promise((r) => setTimeout(r, 100))
   return driver
 })

@@ -10,6 +10,7 @@ import {
   startLocalRedisSentinel,
 } from '../../src/testing/local-redis.js'
 import { backends, uniqueEmail } from '../helpers/backends.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const server = backends.find((b) => b.name === 'postgres')!
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -140,13 +141,16 @@ describe('the cache through Redis Sentinel, across a failover', () => {
     const load = mixedLoad(data, created, 2, 4)
     await sleep(300)
     await sentinel.haltMaster()
-    await waitUntil(async () => (await sentinel.masterPort()) !== firstMaster, 20_000)
+    await waitFor(
+      'the Sentinel to fail over',
+      async () => (await sentinel.masterPort()) !== firstMaster,
+    )
     // The client follows the Sentinel to the new master; wait until the cache serves hits.
-    await waitUntil(async () => {
+    await waitFor('hits on the new master', async () => {
       const hits = data.cache.stats().hits
       await sleep(200)
       return data.cache.stats().hits > hits
-    }, 20_000)
+    })
     const { failures, calls } = await load.stop()
     expect(failures).toEqual([])
     expect(calls).toBeGreaterThan(50)
@@ -195,20 +199,10 @@ function mixedLoad(data: DataLayer, rows: User[], workers: number, writeEvery: n
  * wait (calls before then go to Postgres, as designed; this test is about later ones).
  */
 async function reachable(data: DataLayer): Promise<void> {
-  await waitUntil(
-    () =>
-      data.cache.ping().then(
-        () => true,
-        () => false,
-      ),
-    20_000,
+  await waitFor('the cache to answer', () =>
+    data.cache.ping().then(
+      () => true,
+      () => false,
+    ),
   )
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(100)
-  }
 }

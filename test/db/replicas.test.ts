@@ -8,20 +8,13 @@ import {
 } from '../../src/testing/local-postgres.js'
 import { embeddingFrom, uniqueEmail } from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const DIMENSIONS = 8
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Replica reads so far (one replica configured). */
 const replicaReads = (data: DataLayer) => data.metrics().database.replicas!.replicas[0]!.reads
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 // A primary and a streaming replica of its own (pg_basebackup -R), so the test can stop
 // the replica and pause its replay without touching the servers other files use.
@@ -47,13 +40,18 @@ describe('read replicas (a streaming replica made with pg_basebackup -R)', () =>
     await direct.connect()
     const [{ lsn }] = (await direct.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows
     await direct.end()
-    await waitFor('the replica to catch up', async () => {
-      const { rows } = await onReplica.query(
-        'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
-        [lsn],
-      )
-      return rows[0].done === true
-    })
+    await waitFor(
+      'the replica to catch up',
+      async () => {
+        const { rows } = await onReplica.query(
+          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
+          [lsn],
+        )
+        return rows[0].done === true
+      },
+      20_000,
+      50,
+    )
   }
 
   beforeAll(async () => {
