@@ -12,6 +12,9 @@ import type { DataLayerExtension } from './extensions/extension.js'
  */
 export const MAX_INDEXED_DIMENSIONS = 4000
 
+/** The most hash partitions `embeddings.partitions` may ask for. */
+export const MAX_VECTOR_PARTITIONS = 1024
+
 /** How one table's rows are cached, or `false` for not at all. */
 const tableCacheSchema = z.union([
   z.literal(false),
@@ -364,6 +367,17 @@ const optionsSchema = z
           .string()
           .regex(/^[a-z_]{1,63}$/, 'must be a text search configuration name such as english')
           .default('english'),
+        /**
+         * Hash partitions of `chat_vectors` by `user_id` (2 to 1,024), fixed when the
+         * migration creates the table; each partition gets its own vector indexes. Unset: a
+         * new table is not partitioned, and an existing one is used as it is.
+         */
+        partitions: z
+          .number()
+          .int()
+          .min(2, 'must be at least 2 (leave it unset for one table)')
+          .max(MAX_VECTOR_PARTITIONS)
+          .optional(),
       })
       .strict()
       .default({ dimensions: 1536, fullTextLanguage: 'english' }),
@@ -708,6 +722,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['embeddings', 'dimensions'],
     kind: 'int',
     description: 'dimension of chat_vectors.embedding',
+  },
+  {
+    name: 'STRATUM_EMBEDDING_PARTITIONS',
+    path: ['embeddings', 'partitions'],
+    kind: 'int',
+    description: 'hash partitions of chat_vectors by user_id, fixed when the table is created',
   },
 ]
 

@@ -21,7 +21,6 @@ import type {
   StratumDatabase,
   StratumTransaction,
 } from './db/connection.js'
-import { readEmbeddingDimensions } from './db/embedding-dimensions.js'
 import { mapDatabaseError, mapIfDatabaseError } from './db/map-database-error.js'
 import { migrationSetsOf } from './db/migration-sets.js'
 import {
@@ -36,7 +35,13 @@ import { openPostgres } from './db/postgres-connection.js'
 import { type QueryMetrics, QueryObserver } from './db/query-observer.js'
 import { ReadReplicas, type ReplicaStats, replicaName } from './db/read-replicas.js'
 import { assertOutsideTransaction, runInTransactionContext } from './db/transaction-context.js'
-import { DimensionMismatchError, StratumError, type StratumErrorCode } from './errors.js'
+import { readVectorTable, VectorTableLayout } from './db/vector-table.js'
+import {
+  ConfigError,
+  DimensionMismatchError,
+  StratumError,
+  type StratumErrorCode,
+} from './errors.js'
 import type { DataLayerExtension, ExtensionApis, ExtensionScope } from './extensions/extension.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
 import { type BackupInfo, createBackup, listBackups, type TransferProgress } from './ops/backup.js'
@@ -532,10 +537,35 @@ async function checkBlobs(
   return { ...part, backend: blobs.kind, stats: blobs.stats() }
 }
 
-async function checkDimensions(connection: DatabaseConnection, configured: number): Promise<void> {
-  const actual = await readEmbeddingDimensions(connection)
-  if (actual !== undefined && actual !== configured)
-    throw new DimensionMismatchError(configured, actual)
+/**
+ * Checks `chat_vectors` against the configuration (dimension; partitions when configured)
+ * and records its partition count for the upserts. Nothing to check before it is migrated.
+ */
+async function checkVectorTable(
+  connection: DatabaseConnection,
+  embeddings: ResolvedOptions['embeddings'],
+  layout: VectorTableLayout,
+): Promise<void> {
+  const actual = await readVectorTable(connection)
+  if (actual === undefined) return
+  if (actual.dimensions !== embeddings.dimensions)
+    throw new DimensionMismatchError(embeddings.dimensions, actual.dimensions)
+  if (actual.partitionKey !== null && actual.partitionKey.toLowerCase() !== 'hash (user_id)') {
+    throw new ConfigError(
+      `chat_vectors is partitioned by ${actual.partitionKey}; stratum-data supports HASH (user_id) only`,
+    )
+  }
+  const configured = embeddings.partitions
+  if (configured !== undefined && configured !== actual.partitions) {
+    const has = actual.partitions === 0 ? 'one table' : `${actual.partitions} hash partitions`
+    throw new ConfigError(
+      `chat_vectors is ${has} in the database but embeddings.partitions is ${configured}; ` +
+        'the layout is fixed when the migration creates the table: unset the option to use the table as it is, ' +
+        'or migrate a new database',
+      { details: { configured, actual: actual.partitions } },
+    )
+  }
+  layout.set(actual)
 }
 
 /**
@@ -574,8 +604,9 @@ async function createDataLayerImpl(
   } catch (error) {
     throw mapDatabaseError(error, 'connect')
   }
+  const vectorTable = new VectorTableLayout(connection)
   try {
-    await checkDimensions(connection, dimensions)
+    await checkVectorTable(connection, resolved.embeddings, vectorTable)
   } catch (error) {
     await connection.close().catch(() => {})
     throw mapDatabaseError(error, 'connect')
@@ -671,6 +702,7 @@ async function createDataLayerImpl(
       stale.push(...keys)
     },
     dimensions,
+    vectorTable,
     fullTextLanguage: resolved.embeddings.fullTextLanguage,
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
@@ -721,6 +753,7 @@ async function createDataLayerImpl(
     cascades,
     afterCommit: (keys) => cache.invalidate(keys),
     dimensions,
+    vectorTable,
     fullTextLanguage: resolved.embeddings.fullTextLanguage,
     assertUsable: (operation) => {
       assertOpen(state, operation)
@@ -800,7 +833,7 @@ async function createDataLayerImpl(
               ...(options.onStep ? { onStep: options.onStep } : {}),
             })
           : await applyMigrations(admin, migrationSets)
-        await checkDimensions(connection, dimensions)
+        await checkVectorTable(connection, resolved.embeddings, vectorTable)
         return result
       } catch (error) {
         throw mapDatabaseError(error, 'migrate')

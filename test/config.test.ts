@@ -39,6 +39,10 @@ describe('options', () => {
     expect(unknown.message).toContain('databse')
     const dims = await configError(() => createDataLayer({ embeddings: { dimensions: 4001 } }))
     expect(dims.message).toContain('embeddings.dimensions')
+    for (const partitions of [1, 0, 1025, 2.5]) {
+      const bad = await configError(() => createDataLayer({ embeddings: { partitions } }))
+      expect(bad.message).toContain('embeddings.partitions')
+    }
   })
 
   it('rejects a malformed database URL without printing its password', async () => {
@@ -69,6 +73,7 @@ describe('options', () => {
         DATABASE_STATEMENT_TIMEOUT_MS: '3000',
         DATABASE_TLS: 'true',
         STRATUM_EMBEDDING_DIMENSIONS: '384',
+        STRATUM_EMBEDDING_PARTITIONS: '16',
       },
       { database: { pool: { max: 5 } } },
     )
@@ -78,6 +83,7 @@ describe('options', () => {
     expect(resolved.database.pool.statementTimeoutMs).toBe(3000)
     expect(resolved.database.tls).toBe(true)
     expect(resolved.embeddings.dimensions).toBe(384)
+    expect(resolved.embeddings.partitions).toBe(16)
   })
 
   it('reads TLS settings from the environment, verification on unless turned off', async () => {

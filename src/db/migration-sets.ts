@@ -2,13 +2,14 @@ import type { ResolvedOptions } from '../config.js'
 import { checkExtensions } from '../extensions/extension.js'
 import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from '../schema/embedding-column.js'
 import { coreIndexRewrite } from '../vector/indexed-embedding.js'
+import { partitionedTableRewrites } from '../vector/partitioned-table.js'
 import { coreMigrationsFolder, readMigrationFolder } from './migration-files.js'
 import type { MigrationSet } from './migrator.js'
 
 /**
  * Every migration set a data layer applies, in order: the core set (with the embedding
- * dimension and text search language filled in, and its HNSW index on `halfvec` above
- * 2,000 dimensions), then `migrations.sets`, then each
+ * dimension and text search language filled in, its HNSW index on `halfvec` above
+ * 2,000 dimensions, and `chat_vectors` hash-partitioned when asked), then `migrations.sets`, then each
  * extension's. Reads the folders, so a missing one is a `CONFIG` error before anything
  * connects.
  * @internal
@@ -20,7 +21,12 @@ export function migrationSetsOf(
     options.extensions,
     options.migrations.sets.map((set) => set.name),
   )
-  const rewrite = coreIndexRewrite(options.embeddings.dimensions)
+  const indexRewrite = coreIndexRewrite(options.embeddings.dimensions)
+  const partitions = options.embeddings.partitions
+  const rewrites = [
+    ...(indexRewrite ? [indexRewrite] : []),
+    ...(partitions ? partitionedTableRewrites(partitions) : []),
+  ]
   const core: MigrationSet = {
     name: 'core',
     migrations: readMigrationFolder(coreMigrationsFolder()),
@@ -28,7 +34,7 @@ export function migrationSetsOf(
       [EMBEDDING_DIMENSIONS_TOKEN]: String(options.embeddings.dimensions),
       [FULL_TEXT_LANGUAGE_TOKEN]: options.embeddings.fullTextLanguage,
     },
-    ...(rewrite ? { rewrites: [rewrite] } : {}),
+    ...(rewrites.length > 0 ? { rewrites } : {}),
   }
   const extra = options.migrations.sets.map(
     (set): MigrationSet => ({

@@ -15,7 +15,16 @@ export interface MigrationSet {
    * Exact statement text replaced when applied (after the parameters), for the library's
    * own configuration-dependent DDL; the recorded hash stays the shipped file's.
    */
-  readonly rewrites?: readonly { readonly from: string; readonly to: string }[]
+  readonly rewrites?: readonly MigrationRewrite[]
+}
+
+/**
+ * Text of a shipped statement replaced when it is applied. `to` may hold drizzle-kit's
+ * `--> statement-breakpoint` markers: each part then runs as a statement of its own.
+ */
+export interface MigrationRewrite {
+  readonly from: string
+  readonly to: string
 }
 
 /** One migration's state in {@link MigrationStatus}. */
@@ -95,12 +104,39 @@ async function readApplied(
 
 const recordKey = (table: string, set: string, tag: string) => `${table}\u0000${set}\u0000${tag}`
 
-function fill(statement: string, set: MigrationSet): string {
+const BREAKPOINT = '--> statement-breakpoint'
+
+function withParameters(statement: string, set: MigrationSet): string {
   let out = statement
   for (const [token, value] of Object.entries(set.parameters ?? {}))
     out = out.split(token).join(value)
+  return out
+}
+
+/** The statements one shipped statement becomes: parameters filled in, rewrites applied. */
+function fill(statement: string, set: MigrationSet): string[] {
+  let out = withParameters(statement, set)
   for (const { from, to } of set.rewrites ?? []) out = out.split(from).join(to)
   return out
+    .split(BREAKPOINT)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+/**
+ * Fails when a rewrite matches no statement of its set: the DDL it stands for would
+ * silently not be applied (a layout option ignored), so nothing runs instead.
+ */
+function checkRewrites(set: MigrationSet): void {
+  const statements = set.migrations.flatMap((m) => m.statements.map((s) => withParameters(s, set)))
+  for (const { from } of set.rewrites ?? []) {
+    if (!statements.some((s) => s.includes(from))) {
+      throw new StratumError(
+        'CONFIG',
+        `Migration set ${set.name}: a rewrite matches none of its statements (${JSON.stringify(from.slice(0, 60))}...)`,
+      )
+    }
+  }
 }
 
 /**
@@ -114,6 +150,7 @@ export async function applyMigrations(
   connection: Pick<DatabaseConnection, 'withMigrationLock'>,
   sets: readonly MigrationSet[],
 ): Promise<MigrateResult> {
+  for (const set of sets) checkRewrites(set)
   return connection.withMigrationLock(async (session) => {
     for (const table of migrationTables(sets)) await session.query(createTable(table))
     const applied = await readApplied(session, sets)
@@ -134,7 +171,8 @@ export async function applyMigrations(
         }
         try {
           await session.transaction(async (tx) => {
-            for (const statement of migration.statements) await tx.query(fill(statement, set))
+            for (const statement of migration.statements)
+              for (const part of fill(statement, set)) await tx.query(part)
             await tx.query(`INSERT INTO ${table} (set_name, tag, hash) VALUES ($1, $2, $3)`, [
               set.name,
               migration.tag,

@@ -1,6 +1,7 @@
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
+import type { VectorTableLayout } from '../db/vector-table.js'
 import type { ErasureReport } from '../ops/erase-user.js'
 import type { CascadeGraph } from './cascade-graph.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
@@ -30,6 +31,8 @@ export interface RepositoryContext {
   readonly cascades: CascadeGraph
   /** Configured embedding dimension. */
   readonly dimensions: number
+  /** Whether (and how many ways) `chat_vectors` is hash-partitioned. */
+  readonly vectorTable: Pick<VectorTableLayout, 'partitions'>
   /** Text search configuration of `chat_vectors.content_tsv`. */
   readonly fullTextLanguage: string
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */

@@ -30,6 +30,11 @@ export interface IndexBuildProgress {
   readonly tuplesTotal: number
   readonly blocksDone: number
   readonly blocksTotal: number
+  /**
+   * On a hash-partitioned table, where one index per partition is built in turn: the
+   * partition being built and how many of all are done (the counts above are its own).
+   */
+  readonly partition?: { readonly name: string; readonly done: number; readonly total: number }
 }
 
 /** A vector index on `chat_vectors.embedding`. */
@@ -129,33 +134,92 @@ export class VectorIndexes {
     if (existing?.valid) return { name: existing.name, created: false }
     const name = existing?.name ?? `chat_vectors_embedding_${wanted.metric}_${wanted.type}_idx`
     const server = this.#connection.kind === 'postgres'
-    const concurrently = server ? 'concurrently ' : ''
+    const partitions = await this.#run(() => this.#partitions())
     const opclass = this.#indexed.operatorClass(wanted.metric)
     const withOptions =
       wanted.type === 'hnsw'
         ? `with (m = ${wanted.m ?? 16}, ef_construction = ${wanted.efConstruction ?? 64})`
-        : `with (lists = ${wanted.lists ?? (await this.#defaultLists())})`
+        : `with (lists = ${wanted.lists ?? (await this.#defaultLists(partitions.length))})`
+    const method = `using ${wanted.type} (${this.#indexed.ddl} ${opclass}) ${withOptions}`
     await this.#run(() =>
       this.#connection.withMigrationLock(async (session) => {
-        // A failed concurrent build leaves an invalid index behind: replace it.
-        if (existing && !existing.valid)
-          await session.query(`drop index ${concurrently}if exists "${name}"`)
         if (server) await session.query(`set maintenance_work_mem = '${wanted.maintenanceWorkMem}'`)
-        await this.#withProgress(wanted.onProgress, () =>
-          session.query(
-            `create index ${concurrently}if not exists "${name}" on chat_vectors using ${wanted.type} (${this.#indexed.ddl} ${opclass}) ${withOptions}`,
-          ),
-        )
+        if (server && partitions.length > 0) {
+          await this.#ensurePerPartition(session, name, method, partitions, wanted.onProgress)
+        } else {
+          const concurrently = server ? 'concurrently ' : ''
+          // A failed concurrent build leaves an invalid index behind: replace it.
+          if (existing && !existing.valid)
+            await session.query(`drop index ${concurrently}if exists "${name}"`)
+          await this.#withProgress(wanted.onProgress, ['chat_vectors'], () =>
+            session.query(
+              `create index ${concurrently}if not exists "${name}" on chat_vectors ${method}`,
+            ),
+          )
+        }
         if (server) await session.query('reset maintenance_work_mem')
       }),
     )
     return { name, created: true }
   }
 
+  /**
+   * `CREATE INDEX CONCURRENTLY` does not take a partitioned table, so, as the Postgres
+   * manual describes: the index is made on the parent alone (`ON ONLY`, invalid, no
+   * build), then built concurrently on each partition and attached; with the last one
+   * attached the parent index is valid. Writes continue throughout, and a build that was
+   * interrupted is resumed where it stopped (partitions already attached are kept).
+   */
+  async #ensurePerPartition(
+    session: Pick<SqlSession, 'query'>,
+    name: string,
+    method: string,
+    partitions: readonly string[],
+    onProgress: ((progress: IndexBuildProgress) => void) | undefined,
+  ): Promise<void> {
+    await session.query(`create index if not exists "${name}" on only chat_vectors ${method}`)
+    const attached = new Set(
+      (
+        await session.query<{ partition: string }>(
+          `select t.relname as partition from pg_inherits h
+             join pg_index i on i.indexrelid = h.inhrelid
+             join pg_class t on t.oid = i.indrelid
+            where h.inhparent = $1::regclass`,
+          [`"${name}"`],
+        )
+      ).map((row) => row.partition),
+    )
+    let done = attached.size
+    for (const partition of partitions) {
+      if (attached.has(partition)) continue
+      const child = `${partition}_${name.replace(/^chat_vectors_/, '')}`.slice(0, 63)
+      const [state] = await session.query<{ valid: boolean }>(
+        `select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass($1)`,
+        [`"${child}"`],
+      )
+      if (state && !state.valid) await session.query(`drop index concurrently "${child}"`)
+      if (!state?.valid) {
+        const report =
+          onProgress &&
+          ((p: IndexBuildProgress) =>
+            onProgress({ ...p, partition: { name: partition, done, total: partitions.length } }))
+        await this.#withProgress(report, [partition], () =>
+          session.query(
+            `create index concurrently if not exists "${child}" on "${partition}" ${method}`,
+          ),
+        )
+      }
+      await session.query(`alter index "${name}" attach partition "${child}"`)
+      done += 1
+    }
+  }
+
   async drop(name: string): Promise<boolean> {
     const index = (await this.list()).find((i) => i.name === name)
     if (!index) return false
-    const concurrently = this.#connection.kind === 'postgres' ? 'concurrently ' : ''
+    // DROP INDEX CONCURRENTLY does not take a partitioned index.
+    const partitioned = (await this.#partitions()).length > 0
+    const concurrently = this.#connection.kind === 'postgres' && !partitioned ? 'concurrently ' : ''
     await this.#run(() =>
       this.#connection.withMigrationLock((session: SqlSession) =>
         // The name comes from the catalog listing above, never from the caller as SQL.
@@ -165,15 +229,27 @@ export class VectorIndexes {
     return true
   }
 
-  async #defaultLists(): Promise<number> {
+  /** The partitions of `chat_vectors` by name, in order; none when it is one table. */
+  async #partitions(): Promise<string[]> {
+    const rows = await this.#connection.query<{ name: string }>(
+      `select c.relname as name from pg_inherits h join pg_class c on c.oid = h.inhrelid
+        where h.inhparent = 'chat_vectors'::regclass
+        order by length(c.relname), c.relname`,
+    )
+    return rows.map((row) => row.name)
+  }
+
+  /** Rows / 1000 (at least 10), of one partition where each gets its own index. */
+  async #defaultLists(partitions: number): Promise<number> {
     const [row] = await this.#connection.query<{ n: number }>(
       'select count(*)::int as n from chat_vectors',
     )
-    return Math.max(10, Math.round((row?.n ?? 0) / 1000))
+    return Math.max(10, Math.round((row?.n ?? 0) / Math.max(1, partitions) / 1000))
   }
 
   async #withProgress<T>(
     onProgress: ((progress: IndexBuildProgress) => void) | undefined,
+    tables: readonly string[],
     build: () => Promise<T>,
   ): Promise<T> {
     if (!onProgress || this.#connection.kind !== 'postgres') return build()
@@ -187,7 +263,8 @@ export class VectorIndexes {
           blocks_total: string
         }>(
           `select phase, tuples_done, tuples_total, blocks_done, blocks_total
-           from pg_stat_progress_create_index where relid = 'chat_vectors'::regclass`,
+           from pg_stat_progress_create_index where relid = any($1::regclass[])`,
+          [tables.map((t) => `"${t}"`)],
         )
         .catch(() => [])
       if (!row) return

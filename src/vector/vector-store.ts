@@ -9,6 +9,12 @@ import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { embeddingField } from '../schema/fields.js'
+import {
+  chunkConflictKeys,
+  OTHER_OWNER_IN_STAGING,
+  otherOwnerConflict,
+  otherOwnerQuery,
+} from './chunk-keys.js'
 import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
 import {
   compileMetadataFilter,
@@ -62,6 +68,21 @@ export interface VectorSearchPlan {
   readonly metric: DistanceMetric
   /** Postgres's `EXPLAIN` of the ranking query, one line per entry. */
   readonly postgresPlan: readonly string[]
+  /**
+   * The indexes the plan scans, by the names `indexes()` lists: on a partitioned table a
+   * partition's own index is named by the index of `chat_vectors` it belongs to.
+   */
+  readonly indexes: readonly string[]
+}
+
+/** The index names in EXPLAIN lines (index, index-only and bitmap index scans). */
+function scannedIndexes(plan: readonly string[]): string[] {
+  const names = plan.flatMap((line) =>
+    [
+      ...line.matchAll(/(?:Index (?:Only )?Scan(?: Backward)? using|Bitmap Index Scan on) (\S+)/g),
+    ].map((m) => m[1]!),
+  )
+  return [...new Set(names)]
 }
 
 /** A stored chunk as searches return it. */
@@ -204,12 +225,7 @@ function inInputOrder(
   stored: readonly UpsertedVector[],
 ): UpsertedVector[] {
   const context = 'chat_vectors.upsert'
-  if (stored.length !== items.length) {
-    throw new StratumError(
-      'CONFLICT',
-      `${context}: ${items.length - stored.length} item(s) would overwrite another user's vectors; nothing was stored`,
-    )
-  }
+  if (stored.length !== items.length) throw otherOwnerConflict(items.length - stored.length)
   const byKey = new Map(
     stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
   )
@@ -370,13 +386,20 @@ export class VectorStore {
     // one merge; inside one (or small), through multi-row INSERTs in that transaction.
     if (this.#connection && !this.#context.inTransaction && values.length >= COPY_THRESHOLD) {
       const connection = this.#connection
-      return this.run('upsert', () => this.#upsertByCopy(connection, values))
+      return this.run('upsert', async () =>
+        this.#upsertByCopy(connection, values, (await this.#context.vectorTable.partitions()) > 0),
+      )
     }
-    return this.run('upsert', () =>
-      this.#context.transaction(async (tx) => {
+    return this.run('upsert', async () => {
+      const partitioned = (await this.#context.vectorTable.partitions()) > 0
+      const keys = chunkConflictKeys(partitioned)
+      return this.#context.transaction(async (tx) => {
         const out: UpsertedVector[] = []
         for (let i = 0; i < values.length; i += 500) {
           const batch = values.slice(i, i + 500)
+          const check = partitioned ? otherOwnerQuery(batch) : undefined
+          if (check && (await tx.executor.execute(check)).rows.length > 0)
+            throw otherOwnerConflict()
           const byMessage = batch.filter((v) => v.messageId)
           const standalone = batch.filter((v) => !v.messageId)
           const returning = {
@@ -398,11 +421,7 @@ export class VectorStore {
               ...(await tx.executor
                 .insert(chatVectors)
                 .values(byMessage)
-                .onConflictDoUpdate({
-                  target: [chatVectors.messageId, chatVectors.chunkIndex],
-                  set,
-                  setWhere: sameUser,
-                })
+                .onConflictDoUpdate({ target: keys.byMessage, set, setWhere: sameUser })
                 .returning(returning)),
             )
           }
@@ -411,21 +430,23 @@ export class VectorStore {
               ...(await tx.executor
                 .insert(chatVectors)
                 .values(standalone)
-                .onConflictDoUpdate({ target: chatVectors.id, set, setWhere: sameUser })
+                .onConflictDoUpdate({ target: keys.byId, set, setWhere: sameUser })
                 .returning(returning)),
             )
           }
           out.push(...inInputOrder(batch, stored))
         }
         return out
-      }),
-    )
+      })
+    })
   }
 
   async #upsertByCopy(
     connection: DatabaseConnection,
     values: readonly NewChatVector[],
+    partitioned: boolean,
   ): Promise<UpsertedVector[]> {
+    const keys = chunkConflictKeys(partitioned)
     // Fresh chunks only (no message key, no id of the caller's): nothing can conflict, so
     // they are copied straight into the table instead of through the staging table.
     const fresh = values.every((v) => !v.messageId && !v.id)
@@ -470,12 +491,12 @@ export class VectorStore {
           embedding vector(${this.#context.dimensions}) not null, metadata jsonb not null
         ) on commit drop`)
       await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines(true))
+      if (partitioned && (await session.query(OTHER_OWNER_IN_STAGING)).length > 0)
+        throw otherOwnerConflict()
       type Returned = { id: string; message_id: string | null; chunk_index: number }
       const rows = [
-        ...(await session.query<Returned>(
-          merge('message_id is not null', 'message_id, chunk_index'),
-        )),
-        ...(await session.query<Returned>(merge('message_id is null', 'id'))),
+        ...(await session.query<Returned>(merge('message_id is not null', keys.byMessageSql))),
+        ...(await session.query<Returned>(merge('message_id is null', keys.byIdSql))),
       ]
       return inInputOrder(
         staged,
@@ -767,6 +788,21 @@ export class VectorStore {
               (row) => row['QUERY PLAN'],
             )
           : undefined
+        const scanned = postgresPlan ? scannedIndexes(postgresPlan) : []
+        // A partition's index is reported as the partitioned index it is attached to.
+        const indexNames =
+          scanned.length === 0
+            ? []
+            : (
+                await execute<{
+                  name: string
+                }>(sql`select distinct coalesce(p.relname, c.relname) as name
+                  from pg_class c
+                  left join pg_inherits h on h.inhrelid = c.oid
+                  left join pg_class p on p.oid = h.inhparent
+                  where c.relkind in ('i', 'I') and c.relname = any(${`{${scanned.join(',')}}`}::text[])
+                  order by 1`)
+              ).map((row) => row.name)
         // relaxed_order may return neighbours slightly out of order: they are sorted again
         // here, and minScore and offset apply after the index found the nearest rows (the
         // nearest k within a distance are the nearest k, filtered).
@@ -787,6 +823,7 @@ export class VectorStore {
           efSearch,
           metric: query.metric,
           postgresPlan: postgresPlan ?? [],
+          indexes: indexNames,
         }
         return { hits, plan }
       })

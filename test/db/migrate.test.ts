@@ -1,6 +1,11 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import { resolveOptions } from '../../src/config.js'
+import { migrationSetsOf } from '../../src/db/migration-sets.js'
+import { applyMigrations } from '../../src/db/migrator.js'
+import { openPGlite } from '../../src/db/pglite-connection.js'
 import { backends, backendTitle } from '../helpers/backends.js'
+import { failure } from '../helpers/failure.js'
 
 for (const backend of backends) {
   describe(`migrations [${backendTitle(backend)}]`, () => {
@@ -52,3 +57,31 @@ for (const backend of backends) {
     })
   })
 }
+
+describe('configuration-dependent DDL (rewrites)', () => {
+  it('refuses a rewrite that matches no shipped statement, applying nothing', async () => {
+    const connection = await openPGlite({})
+    try {
+      const [core] = migrationSetsOf(resolveOptions({ embeddings: { partitions: 4 } }))
+      const broken = {
+        ...core!,
+        rewrites: [...core!.rewrites!, { from: 'CREATE TABLE "no_such_table" (', to: 'x' }],
+      }
+      const error = await failure(() => applyMigrations(connection, [broken]))
+      expect(error.code).toBe('CONFIG')
+      expect(error.message).toContain('no_such_table')
+      const rows = await connection.query<{ present: boolean }>(
+        `select to_regclass('stratum_migrations') is not null as present`,
+      )
+      expect(rows[0]!.present).toBe(false)
+      // The real partition rewrites all match: the same set applies.
+      await applyMigrations(connection, [core!])
+      const parts = await connection.query<{ n: number }>(
+        `select count(*)::int as n from pg_inherits where inhparent = 'chat_vectors'::regclass`,
+      )
+      expect(parts[0]!.n).toBe(4)
+    } finally {
+      await connection.close()
+    }
+  })
+})

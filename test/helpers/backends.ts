@@ -17,6 +17,8 @@ export interface Backend {
   readonly name: 'pglite' | 'postgres' | 'pgbouncer'
   /** A Postgres server (with other sessions), not the in-process PGlite. */
   readonly server: boolean
+  /** Hash partitions of `chat_vectors` the migration creates (`embeddings.partitions`), if any. */
+  readonly partitions?: number
   /** A migrated data layer on a database of its own; closed after the file. */
   open(options?: TestLayerOptions): Promise<DataLayer>
   /** A data layer on a new, empty database (no migrations); closed after the file. */
@@ -99,8 +101,39 @@ export const backends: readonly Backend[] = [pglite, postgres]
 /** Both backends and the server through PgBouncer: the repository suites run on all three. */
 export const backendsWithPooler: readonly Backend[] = [pglite, postgres, pgbouncer]
 
+/** A backend whose migration creates `chat_vectors` in `partitions` hash partitions. */
+function partitioned(backend: Backend, partitions: number): Backend {
+  const withPartitions = (options: TestLayerOptions = {}): TestLayerOptions => ({
+    ...options,
+    embeddings: { ...options.embeddings, partitions },
+  })
+  return {
+    ...backend,
+    partitions,
+    open: (options) => backend.open(withPartitions(options)),
+    openEmpty: (options) => backend.openEmpty(withPartitions(options)),
+  }
+}
+
+/** Both backends with `chat_vectors` in 4 hash partitions by user_id. */
+export const partitionedBackends: readonly Backend[] = [
+  partitioned(pglite, 4),
+  partitioned(postgres, 4),
+]
+
+/**
+ * The vector suites run on both backends, and on the server with partitions (the layout
+ * for large tables; the repository suite covers partitioned PGlite as well).
+ */
+export const vectorBackends: readonly Backend[] = [...backends, partitionedBackends[1]!]
+
 /** Title suffix naming the real server, so the output says what ran. */
 export function backendTitle(backend: Backend): string {
+  const layout = backend.partitions ? `, chat_vectors in ${backend.partitions} hash partitions` : ''
+  return baseTitle(backend) + layout
+}
+
+function baseTitle(backend: Backend): string {
   if (backend.name === 'postgres') return `postgres (${inject('postgresDescription')})`
   if (backend.name === 'pgbouncer')
     return `postgres through ${inject('pgbouncerDescription')}, preparedStatements: false`

@@ -13,6 +13,7 @@ import {
   backendTitle,
   databaseUrlOf,
   embeddingFrom,
+  partitionedBackends,
 } from '../helpers/backends.js'
 import { testS3Options } from '../helpers/s3.js'
 
@@ -100,7 +101,8 @@ async function databaseExists(url: string) {
   return rowCount === 1
 }
 
-for (const backend of backends) {
+// The server also with chat_vectors partitioned: pg_dump and pg_restore carry the layout.
+for (const backend of [...backends, partitionedBackends.find((b) => b.server)!]) {
   describe(`backup and restore [${backendTitle(backend)}]`, () => {
     let data: DataLayer
     let workDir: string
@@ -152,6 +154,10 @@ for (const backend of backends) {
           embeddings: { dimensions: DIMENSIONS },
         })
         expect((await restored.migrationStatus()).pending).toEqual([])
+        const { rows: layout } = await restored.db.execute<{ n: number }>(
+          `select count(*)::int as n from pg_inherits where inhparent = 'chat_vectors'::regclass`,
+        )
+        expect(layout[0]!.n).toBe(backend.partitions ?? 0)
         await restored.close()
       } else {
         const into = join(workDir, 'restored-pglite')

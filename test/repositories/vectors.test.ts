@@ -2,14 +2,16 @@ import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Chat, DataLayer, User } from '../../src/index.js'
 import {
-  backendsWithPooler as backends,
+  backendsWithPooler,
   backendTitle,
   embeddingFrom,
+  partitionedBackends,
   uniqueEmail,
 } from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
 
 const DIMENSIONS = 384
+const backends = [...backendsWithPooler, ...partitionedBackends]
 
 for (const backend of backends) {
   describe(`vectors [${backendTitle(backend)}]`, () => {

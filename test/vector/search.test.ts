@@ -1,7 +1,12 @@
 import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer, DistanceMetric, MetadataFilter, User } from '../../src/index.js'
-import { backends, backendTitle, embeddingFrom, uniqueEmail } from '../helpers/backends.js'
+import {
+  vectorBackends as backends,
+  backendTitle,
+  embeddingFrom,
+  uniqueEmail,
+} from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
 
 const DIMENSIONS = 384
