@@ -10,6 +10,7 @@ import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
 import { benchL1Reads } from './l1-reads.js'
+import { benchPartitionedVectors } from './partitioned-vectors.js'
 import { benchPointReads } from './point-reads.js'
 import { benchReplicas } from './replicas.js'
 import { benchTestDatabases } from './test-databases.js'
@@ -42,7 +43,7 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, vectors, blobs, testing or replicas runs one part.
+    // BENCH_ONLY=cache, vectors, partitions, blobs, testing or replicas runs one part.
     const only = process.env.BENCH_ONLY
     if (!only || only === 'cache') {
       await benchPointReads(data, url)
@@ -53,6 +54,7 @@ try {
     }
     if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
     if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
+    if (!only || only === 'partitions') await benchPartitionedVectors(adminUrl)
     if (!only || only === 'testing') await benchTestDatabases(adminUrl)
     if (!only || only === 'replicas') await benchReplicas()
   } finally {
