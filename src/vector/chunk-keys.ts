@@ -64,17 +64,6 @@ export function otherOwnerQuery(items: readonly NewChatVector[]): SQL | undefine
   return sql`${sql.join(parts, sql` union all `)} limit 1`
 }
 
-/** The same check against the COPY staging table (`stratum_vector_staging`). @internal */
-export const OTHER_OWNER_IN_STAGING = `
-  select v.message_id::text as key from chat_vectors v join stratum_vector_staging s
-    on s.message_id is not null and v.message_id = s.message_id and v.chunk_index = s.chunk_index
-   where v.user_id <> s.user_id
-  union all
-  select v.id::text as key from chat_vectors v join stratum_vector_staging s
-    on s.message_id is null and v.id = s.id
-   where v.user_id <> s.user_id
-  limit 1`
-
 /** The `CONFLICT` an upsert that would take over another user's chunk fails with. @internal */
 export function otherOwnerConflict(count?: number): StratumError {
   const which = count === undefined ? 'an item' : `${count} item(s)`

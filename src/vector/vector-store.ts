@@ -9,12 +9,7 @@ import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { embeddingField } from '../schema/fields.js'
-import {
-  chunkConflictKeys,
-  OTHER_OWNER_IN_STAGING,
-  otherOwnerConflict,
-  otherOwnerQuery,
-} from './chunk-keys.js'
+import { chunkConflictKeys, otherOwnerConflict, otherOwnerQuery } from './chunk-keys.js'
 import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
 import {
   compileMetadataFilter,
@@ -365,10 +360,11 @@ export class VectorStore {
    */
   async upsert(items: readonly NewChatVector[]): Promise<UpsertedVector[]> {
     const context = 'chat_vectors.upsert'
+    const validated = validateEach(this.#insertSchema, items, context) as NewChatVector[]
+    // Only keys the caller chose can belong to another user; the ids made below cannot.
+    const keyed = validated.filter((v) => v.messageId || v.id)
     // Standalone chunks get their id here, so each stored row can be matched to its item.
-    const values = (validateEach(this.#insertSchema, items, context) as NewChatVector[]).map((v) =>
-      v.messageId || v.id ? v : { ...v, id: uuidv7() },
-    )
+    const values = validated.map((v) => (v.messageId || v.id ? v : { ...v, id: uuidv7() }))
     const seen = new Map<string, number>()
     values.forEach((v, i) => {
       if (!v.messageId) return
@@ -384,22 +380,21 @@ export class VectorStore {
     if (values.length === 0) return []
     // Large batches outside a caller's transaction go through COPY into a staging table and
     // one merge; inside one (or small), through multi-row INSERTs in that transaction.
-    if (this.#connection && !this.#context.inTransaction && values.length >= COPY_THRESHOLD) {
-      const connection = this.#connection
-      return this.run('upsert', async () =>
-        this.#upsertByCopy(connection, values, (await this.#context.vectorTable.partitions()) > 0),
-      )
-    }
+    const byCopy =
+      this.#connection && !this.#context.inTransaction && values.length >= COPY_THRESHOLD
+        ? this.#connection
+        : undefined
     return this.run('upsert', async () => {
       const partitioned = (await this.#context.vectorTable.partitions()) > 0
+      // One query for the whole call, run in its transaction before anything is written.
+      const check = partitioned ? otherOwnerQuery(keyed) : undefined
+      if (byCopy) return this.#upsertByCopy(byCopy, values, partitioned, check)
       const keys = chunkConflictKeys(partitioned)
       return this.#context.transaction(async (tx) => {
+        if (check && (await tx.executor.execute(check)).rows.length > 0) throw otherOwnerConflict()
         const out: UpsertedVector[] = []
         for (let i = 0; i < values.length; i += 500) {
           const batch = values.slice(i, i + 500)
-          const check = partitioned ? otherOwnerQuery(batch) : undefined
-          if (check && (await tx.executor.execute(check)).rows.length > 0)
-            throw otherOwnerConflict()
           const byMessage = batch.filter((v) => v.messageId)
           const standalone = batch.filter((v) => !v.messageId)
           const returning = {
@@ -445,6 +440,7 @@ export class VectorStore {
     connection: DatabaseConnection,
     values: readonly NewChatVector[],
     partitioned: boolean,
+    otherOwnerCheck: SQL | undefined,
   ): Promise<UpsertedVector[]> {
     const keys = chunkConflictKeys(partitioned)
     // Fresh chunks only (no message key, no id of the caller's): nothing can conflict, so
@@ -491,8 +487,10 @@ export class VectorStore {
           embedding vector(${this.#context.dimensions}) not null, metadata jsonb not null
         ) on commit drop`)
       await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines(true))
-      if (partitioned && (await session.query(OTHER_OWNER_IN_STAGING)).length > 0)
-        throw otherOwnerConflict()
+      if (otherOwnerCheck) {
+        const check = dialect.sqlToQuery(otherOwnerCheck)
+        if ((await session.query(check.sql, check.params)).length > 0) throw otherOwnerConflict()
+      }
       type Returned = { id: string; message_id: string | null; chunk_index: number }
       const rows = [
         ...(await session.query<Returned>(merge('message_id is not null', keys.byMessageSql))),
