@@ -15,7 +15,8 @@
 export interface CacheDriver {
   /** `memory`, `redis`, or a third-party driver's name. */
   readonly kind: string
-  get(key: string): Promise<Buffer | undefined>
+  /** The bytes under `key`, or null when there are none. */
+  get(key: string): Promise<Buffer | null>
   set(key: string, value: Buffer, ttlMs: number): Promise<void>
   /** Deletes the keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>

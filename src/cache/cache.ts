@@ -51,8 +51,17 @@ export interface ReadThroughOptions {
   codec?: ValueCodec | undefined
 }
 
-/** What a lookup resolves to when it found nothing it can return. */
-const MISS = Symbol('miss')
+/** What `get` resolves to when it found nothing it can return. */
+const nothing = (): undefined => undefined
+
+/** `fn()`'s result as a promise, rejected if it throws. */
+function settle(fn: () => unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(fn())
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
 const FENCE_SUFFIX = '#fence'
 const LEASE_SUFFIX = '#lease'
 const MAX_LEASE_POLL_MS = 20
@@ -220,20 +229,27 @@ export class Cache {
   }
 
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    const found = await this.#lookup(key, this.#key(key))
-    return found === MISS ? undefined : (found as T)
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    let full: string
+    try {
+      full = this.#key(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#lookup(key, full, nothing) as Promise<T | undefined>
   }
 
   /**
-   * Reads one key from the backend, counting the outcome. `MISS` covers a miss, a
-   * skipped backend (pending invalidation, open circuit), a failure and an unreadable
-   * value (which is deleted).
+   * Reads one key from the backend, counting the outcome, and resolves to its value, or to
+   * `ifMissing()`'s result when there is none it can return: a miss, a skipped backend
+   * (pending invalidation, open circuit), a failure, or an unreadable value (deleted
+   * first). One continuation on the driver's promise and no async frame: this is the hit
+   * path, and each promise costs (more so where async hooks are on).
    */
-  async #lookup(key: string, full: string): Promise<unknown> {
+  #lookup(key: string, full: string, ifMissing: () => unknown): Promise<unknown> {
     if (this.#pending.has(full) || this.#circuitIsOpen()) {
       this.#count('bypasses', key)
-      return MISS
+      return settle(ifMissing)
     }
     const l1 = this.#liveL1()
     if (l1) {
@@ -241,35 +257,44 @@ export class Cache {
       if (local) {
         this.#count('l1Hits', key)
         this.#count('hits', key)
-        return local.value
+        return Promise.resolve(local.value)
       }
     }
     const epoch = l1?.epoch ?? 0
-    let bytes: Buffer | undefined
+    let reading: Promise<Buffer | null>
     try {
-      bytes = await this.#driver.get(full)
-      this.#succeeded()
+      reading = this.#driver.get(full)
     } catch (error) {
-      this.#failed(key, error)
-      return MISS
+      reading = Promise.reject(error)
     }
-    if (bytes === undefined) {
-      this.#count('misses', key)
-      return MISS
-    }
-    try {
-      const value = decodeValue(bytes, this.#codecs)
-      this.#count('hits', key)
-      l1?.fill(full, value, epoch)
-      return value
-    } catch (error) {
-      this.#count('bypasses', key, error)
-      // Another deploy's codec wrote it: leave it to that deploy. Garbage: remove it.
-      if (!(error instanceof UndecodableValue && error.foreign)) {
-        await this.#driver.delete([full]).catch(() => {})
-      }
-      return MISS
-    }
+    return reading.then(
+      (bytes) => {
+        this.#succeeded()
+        if (bytes === null || bytes === undefined) {
+          this.#count('misses', key)
+          return ifMissing()
+        }
+        let value: unknown
+        try {
+          value = decodeValue(bytes, this.#codecs)
+        } catch (error) {
+          this.#count('bypasses', key, error)
+          // Another deploy's codec wrote it: leave it to that deploy. Garbage: remove it.
+          if (error instanceof UndecodableValue && error.foreign) return ifMissing()
+          return this.#driver
+            .delete([full])
+            .catch(() => {})
+            .then(ifMissing)
+        }
+        this.#count('hits', key)
+        l1?.fill(full, value, epoch)
+        return value
+      },
+      (error) => {
+        this.#failed(key, error)
+        return ifMissing()
+      },
+    )
   }
 
   /**
@@ -329,17 +354,19 @@ export class Cache {
    * refused, so a slow reader never puts an old value back. Backend trouble makes the
    * call a plain `load()` (counted). Errors of `load` reach the caller.
    */
-  async readThrough<T>(
-    key: string,
-    load: () => Promise<T>,
-    options: ReadThroughOptions,
-  ): Promise<T> {
-    const full = this.#key(key)
-    if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
-    const found = await this.#lookup(key, full)
-    if (found !== MISS) return found as T
-    if (this.#pending.has(full) || this.#circuitIsOpen()) return load()
-    return this.#singleFlight(full, () => this.#fill(key, full, load, options))
+  readThrough<T>(key: string, load: () => Promise<T>, options: ReadThroughOptions): Promise<T> {
+    let full: string
+    try {
+      full = this.#key(key)
+      if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#lookup(key, full, () =>
+      this.#pending.has(full) || this.#circuitIsOpen()
+        ? load()
+        : this.#singleFlight(full, () => this.#fill(key, full, load, options)),
+    ) as Promise<T>
   }
 
   /** The load already running for `full` in this process, or a new one from `start`. */
@@ -389,9 +416,9 @@ export class Cache {
     this.#key(key) // validates the member part
     // In the group's hash slot (its tag), so a fenced fill checks the group's fence atomically.
     const full = `${groupFull}@${token}:${member}`
-    const found = await this.#lookup(key, full)
-    if (found !== MISS) return found as T
-    return this.#singleFlight(full, () => this.#fill(key, full, load, options, { fenceKey, token }))
+    return this.#lookup(key, full, () =>
+      this.#singleFlight(full, () => this.#fill(key, full, load, options, { fenceKey, token })),
+    ) as Promise<T>
   }
 
   async #fill<T>(

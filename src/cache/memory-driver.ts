@@ -38,7 +38,7 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
   return {
     kind: 'memory',
     async get(key) {
-      return values.get(key)
+      return values.get(key) ?? null
     },
     async set(key, value, ttlMs) {
       values.set(key, value, { ttl: ttlMs })

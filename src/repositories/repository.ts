@@ -22,6 +22,16 @@ import { runOperation, runRead } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
 
+/** How one read operation of a repository goes through the cache. */
+interface CachePlan {
+  readonly cache: Cache
+  readonly codec: ValueCodec | undefined
+  /** The table's policy for the operation, with the codec. */
+  readonly policy: ReadThroughOptions
+  /** `table.operation`, for errors. */
+  readonly label: string
+}
+
 /** Default and largest page sizes of `findMany` and `findPage`. */
 export const DEFAULT_PAGE_SIZE = 50
 /** Largest `limit` a list read accepts. */
@@ -192,9 +202,9 @@ export class Repository<T extends PgTable> {
     read: () => Promise<R>,
     codec?: ValueCodec,
   ): Promise<R> {
-    return this.#viaCache(operation, read, (cache, policy, load) =>
-      cache.readThrough(key, load, codec ? this.#withCodec(policy, codec) : policy),
-    )
+    const plan = this.#cachePlan(operation, codec)
+    if (!plan) return read()
+    return this.#viaCache(plan, read, (cache, policy, load) => cache.readThrough(key, load, policy))
   }
 
   /**
@@ -209,46 +219,50 @@ export class Repository<T extends PgTable> {
     read: () => Promise<R>,
     codec?: ValueCodec,
   ): Promise<R> {
-    return this.#viaCache(operation, read, (cache, policy, load) =>
-      cache.readThroughGroup(group, member, load, codec ? this.#withCodec(policy, codec) : policy),
+    const plan = this.#cachePlan(operation, codec)
+    if (!plan) return read()
+    return this.#viaCache(plan, read, (cache, policy, load) =>
+      cache.readThroughGroup(group, member, load, policy),
     )
   }
 
-  readonly #codecPolicies = new WeakMap<ReadThroughOptions, Map<ValueCodec, ReadThroughOptions>>()
+  /** Cache plans by operation: policies are fixed for a context's life, so work them out once. */
+  readonly #cachePlans = new Map<string, CachePlan | null>()
 
-  /** `policy` with `codec`, one object per pair (policies are long-lived). */
-  #withCodec(policy: ReadThroughOptions, codec: ValueCodec): ReadThroughOptions {
-    let byCodec = this.#codecPolicies.get(policy)
-    if (!byCodec) {
-      byCodec = new Map()
-      this.#codecPolicies.set(policy, byCodec)
-    }
-    let combined = byCodec.get(codec)
-    if (!combined) {
-      combined = { ...policy, codec }
-      byCodec.set(codec, combined)
-    }
-    return combined
+  /** How `operation` reads through the cache (with `codec`), or null when it does not. */
+  #cachePlan(operation: string, codec: ValueCodec | undefined): CachePlan | null {
+    const known = this.#cachePlans.get(operation)
+    if (known !== undefined && (known === null || known.codec === codec)) return known
+    const cache = this.context.cache
+    const policy = cache && this.context.cachePolicy(this.definition.name, operation)
+    const plan =
+      cache && policy
+        ? {
+            cache,
+            codec,
+            policy: codec ? { ...policy, codec } : policy,
+            label: `${this.definition.name}.${operation}`,
+          }
+        : null
+    this.#cachePlans.set(operation, plan)
+    return plan
   }
 
   #viaCache<R>(
-    operation: string,
+    plan: CachePlan,
     read: () => Promise<R>,
     cached: (cache: Cache, policy: ReadThroughOptions, load: () => Promise<R>) => Promise<R>,
   ): Promise<R> {
-    const cache = this.context.cache
-    const policy = cache && this.context.cachePolicy(this.definition.name, operation)
-    if (!cache || !policy) return read()
     try {
       // Checked here too: a cache hit must not hide use after close or outer use in a transaction.
-      this.context.assertUsable(`${this.definition.name}.${operation}`)
+      this.context.assertUsable(plan.label)
     } catch (error) {
       return Promise.reject(error)
     }
     // A fill from a lagging replica would cache a row older than a committed write, which
     // no later invalidation removes: fills read the primary.
     const reads = this.context.reads
-    return cached(cache, policy, reads ? () => reads.onPrimary(read) : read)
+    return cached(plan.cache, plan.policy, reads ? () => reads.onPrimary(read) : read)
   }
 
   /** The cache key of the row with this primary key. @internal */

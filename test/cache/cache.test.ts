@@ -74,6 +74,9 @@ for (const [title, makeDriver] of drivers) {
       for (const key of ['', 'has space', 'new\nline', 'nul\u0000', 'x'.repeat(1025)]) {
         await expect(cache.get(key)).rejects.toMatchObject({ code: 'INVALID_KEY' })
         await expect(cache.set(key, 1)).rejects.toMatchObject({ code: 'INVALID_KEY' })
+        // A rejection, never a synchronous throw: callers chain on the promise.
+        const reading = cache.readThrough(key, async () => 1, { ttlMs: 1000 })
+        await expect(reading).rejects.toMatchObject({ code: 'INVALID_KEY' })
       }
       expect(cache.stats()).toMatchObject({ hits: 0, misses: 0, sets: 0, errors: 0 })
       await cache.close()

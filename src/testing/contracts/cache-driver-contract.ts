@@ -43,7 +43,7 @@ export function cacheDriverContract(
     })
 
     it('misses an absent key, and returns stored bytes exactly', async () => {
-      expect(await driver.get(k('absent'))).toBeUndefined()
+      expect(await driver.get(k('absent'))).toBeNull()
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
       await driver.set(k('bytes'), bytes, 60_000)
       expect(Buffer.compare((await driver.get(k('bytes')))!, bytes)).toBe(0)
@@ -55,14 +55,14 @@ export function cacheDriverContract(
       await driver.set(k('short'), Buffer.from('x'), 400)
       expect(await driver.get(k('short'))).toBeDefined()
       await new Promise((r) => setTimeout(r, 600))
-      expect(await driver.get(k('short'))).toBeUndefined()
+      expect(await driver.get(k('short'))).toBeNull()
     })
 
     it('deletes, counting the keys that existed', async () => {
       await driver.set(k('d1'), Buffer.from('1'), 60_000)
       await driver.set(k('d2'), Buffer.from('2'), 60_000)
       expect(await driver.delete([k('d1'), k('d2'), k('d3')])).toBe(2)
-      expect(await driver.get(k('d1'))).toBeUndefined()
+      expect(await driver.get(k('d1'))).toBeNull()
       expect(await driver.delete([])).toBe(0)
     })
 
@@ -90,14 +90,14 @@ export function cacheDriverContract(
       )
       expect((await driver.get(k('e')))?.toString()).toBe('v1')
       await driver.invalidate([k('e')], [k('e:fence')], 60_000)
-      expect(await driver.get(k('e'))).toBeUndefined()
+      expect(await driver.get(k('e'))).toBeNull()
       const next = await driver.fence(k('e:fence'), 60_000)
       expect(next).not.toBe(token)
       // A reader that took the old token before the write must not put its value back.
       expect(
         await driver.setIfFence(k('e'), Buffer.from('stale'), 60_000, k('e:fence'), token),
       ).toBe(false)
-      expect(await driver.get(k('e'))).toBeUndefined()
+      expect(await driver.get(k('e'))).toBeNull()
       expect(await driver.setIfFence(k('e'), Buffer.from('v2'), 60_000, k('e:fence'), next)).toBe(
         true,
       )
@@ -120,8 +120,8 @@ export function cacheDriverContract(
       await driver.set(k('m1'), Buffer.from('1'), 60_000)
       await driver.set(k('m2'), Buffer.from('2'), 60_000)
       await driver.invalidate([k('m1'), k('m2')], [k('m1:fence'), k('m2:fence')], 60_000)
-      expect(await driver.get(k('m1'))).toBeUndefined()
-      expect(await driver.get(k('m2'))).toBeUndefined()
+      expect(await driver.get(k('m1'))).toBeNull()
+      expect(await driver.get(k('m2'))).toBeNull()
       const after = await Promise.all(
         [k('m1:fence'), k('m2:fence')].map((f) => driver.fence(f, 60_000)),
       )
@@ -210,11 +210,11 @@ export function cacheDriverContract(
       await driver.indexAdd(k('idx'), k('gone'), 60_000)
       await driver.indexRemove(k('idx'), k('s3'))
       expect(await driver.indexDeleteAll(k('idx'))).toBe(1)
-      expect(await driver.get(k('s2'))).toBeUndefined()
+      expect(await driver.get(k('s2'))).toBeNull()
       expect((await driver.get(k('s3')))?.toString()).toBe('3')
       expect(await driver.indexDeleteAll(k('idx'))).toBe(0)
       await new Promise((r) => setTimeout(r, 120))
-      expect(await driver.get(k('s1'))).toBeUndefined()
+      expect(await driver.get(k('s1'))).toBeNull()
     })
 
     it('deletes by prefix only what starts with it, glob characters included', async () => {
@@ -223,7 +223,7 @@ export function cacheDriverContract(
       await driver.set(`${glob}b`, Buffer.from('b'), 60_000)
       await driver.set(`${prefix}gZZ:c`, Buffer.from('c'), 60_000)
       expect(await driver.deleteByPrefix(glob)).toBe(2)
-      expect(await driver.get(`${glob}a`)).toBeUndefined()
+      expect(await driver.get(`${glob}a`)).toBeNull()
       expect((await driver.get(`${prefix}gZZ:c`))?.toString()).toBe('c')
     })
   })

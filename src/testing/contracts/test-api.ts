@@ -7,6 +7,7 @@ export interface Matchers<R = void> {
   toMatch(expected: RegExp | string): R
   toBeDefined(): R
   toBeUndefined(): R
+  toBeNull(): R
   toBeGreaterThan(expected: number | bigint): R
   toBeGreaterThanOrEqual(expected: number | bigint): R
   toBeLessThan(expected: number | bigint): R
