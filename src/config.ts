@@ -104,8 +104,14 @@ const databaseSchema = z
      * needs a session (migrations, index builds, backups) runs on `directUrl`.
      */
     preparedStatements: z.boolean().default(true),
-    /** How often a replica taken out after a connection failure is tried again. */
+    /** How often a replica taken out is tried again (and its lag read, with `replicaMaxLagMs`). */
     replicaProbeMs: z.number().int().min(10).max(600_000).default(1000),
+    /**
+     * Takes a replica out of the read rotation while its replay is further behind than this
+     * many milliseconds (read every `replicaProbeMs`); unset, replicas are used however far
+     * behind they are.
+     */
+    replicaMaxLagMs: z.number().int().min(1).max(86_400_000).optional(),
   })
   .strict()
 
@@ -543,6 +549,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['replicas'],
     kind: 'list',
     description: 'comma-separated URLs of streaming replicas that serve reads outside transactions',
+  },
+  {
+    name: 'DATABASE_REPLICA_MAX_LAG_MS',
+    path: ['database', 'replicaMaxLagMs'],
+    kind: 'int',
+    description: 'take a replica out of the read rotation while its replay lags more than this',
   },
   {
     name: 'DATABASE_PREPARED_STATEMENTS',

@@ -439,7 +439,10 @@ function openReplicas(
     })
     return { name: replicaName(url), connection }
   })
-  router = new ReadReplicas(primary, replicas, database.replicaProbeMs)
+  router = new ReadReplicas(primary, replicas, {
+    probeIntervalMs: database.replicaProbeMs,
+    maxLagMs: database.replicaMaxLagMs,
+  })
   return router
 }
 
@@ -934,7 +937,7 @@ async function createDataLayerImpl(
           ? 'down'
           : cachePart.status === 'down' ||
               blobsPart.status === 'down' ||
-              database.replicas?.some((replica) => replica.status === 'down')
+              database.replicas?.some((replica) => replica.status !== 'ok')
             ? 'degraded'
             : 'ok'
       return {

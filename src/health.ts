@@ -19,7 +19,10 @@ export interface PartHealth {
 export interface DatabaseHealth extends PartHealth {
   readonly backend: 'pglite' | 'postgres'
   readonly pool: PoolStats
-  /** Each replica, probed now, when `replicas` are configured; one down makes the report `degraded`. */
+  /**
+   * Each replica, probed now, when `replicas` are configured; one down or lagging (past
+   * `database.replicaMaxLagMs`) makes the report `degraded`.
+   */
   readonly replicas?: readonly ReplicaState[]
 }
 

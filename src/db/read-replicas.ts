@@ -17,8 +17,13 @@ const ON_PRIMARY: ReadScope = Object.freeze({ primary: true, wrote: true })
 export interface ReplicaState {
   /** Host, port and database of the replica (never credentials). */
   readonly name: string
-  /** `down` after a connection failure, until a probe reaches it again. */
-  readonly status: 'ok' | 'down'
+  /**
+   * `down` after a connection failure, until a probe reaches it again; `lagging` while its
+   * replay is further behind than `database.replicaMaxLagMs`. Neither serves reads.
+   */
+  readonly status: 'ok' | 'down' | 'lagging'
+  /** How far its replay was behind at the last lag check (only with `replicaMaxLagMs`). */
+  readonly lagMs?: number
   /** Reads sent to it since the data layer opened. */
   readonly reads: number
   /** Why it was taken out, while it is down. */
@@ -38,8 +43,32 @@ interface Replica {
   readonly name: string
   readonly connection: DatabaseConnection
   up: boolean
+  /** Further behind than the limit at the last lag check. */
+  lagging: boolean
+  lagMs?: number
   reads: number
   error?: string
+}
+
+/**
+ * How far the standby's replay is behind, in milliseconds: 0 when it has replayed all it
+ * has received, else the time since the last transaction it replayed was committed; null
+ * when the server is not a standby (say, promoted). The usual formula, with one known false
+ * positive: right after a long idle spell on the primary, the first new WAL makes the lag
+ * look as long as the spell until it is replayed (the replica then sits out one check).
+ */
+const REPLAY_LAG_SQL = `SELECT CASE
+  WHEN NOT pg_is_in_recovery() THEN NULL
+  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+  ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)
+END AS lag_ms`
+
+/** Timing of {@link ReadReplicas}' checks. */
+export interface ReplicaChecks {
+  /** How often a replica taken out is probed, and (with `maxLagMs`) how often lag is read. */
+  readonly probeIntervalMs: number
+  /** Take out a replica whose replay is further behind than this; unset: no lag check. */
+  readonly maxLagMs?: number | undefined
 }
 
 /** The replica is unreachable or not serving this database: take it out until a probe passes. */
@@ -78,20 +107,24 @@ export class ReadReplicas {
   readonly #primary: DatabaseConnection
   readonly #replicas: Replica[]
   readonly #probeIntervalMs: number
+  readonly #maxLagMs: number | undefined
   #next = 0
   #primaryReads = 0
   #fallbacks = 0
   #probing: NodeJS.Timeout | undefined
+  #lagTimer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(
     primary: DatabaseConnection,
     replicas: readonly { name: string; connection: DatabaseConnection }[],
-    probeIntervalMs: number,
+    checks: ReplicaChecks,
   ) {
     this.#primary = primary
-    this.#replicas = replicas.map((r) => ({ ...r, up: true, reads: 0 }))
-    this.#probeIntervalMs = probeIntervalMs
+    this.#replicas = replicas.map((r) => ({ ...r, up: true, lagging: false, reads: 0 }))
+    this.#probeIntervalMs = checks.probeIntervalMs
+    this.#maxLagMs = checks.maxLagMs
+    if (this.#maxLagMs !== undefined) this.#scheduleLagCheck(0)
   }
 
   /** Runs `read` on a replica that is up, or on the primary; a failing replica falls back. */
@@ -139,9 +172,15 @@ export class ReadReplicas {
     this.#scheduleProbe()
   }
 
-  /** Probes every replica now (health checks); resolves to their states. */
+  /** Probes every replica now (health checks, lag too when limited); resolves to their states. */
   async check(timeoutMs: number): Promise<ReplicaState[]> {
-    await Promise.all(this.#replicas.map((replica) => this.#probe(replica, timeoutMs)))
+    await Promise.all(
+      this.#replicas.map((replica) =>
+        this.#maxLagMs === undefined
+          ? this.#probe(replica, timeoutMs)
+          : this.#measureLag(replica, timeoutMs),
+      ),
+    )
     return this.stats().replicas as ReplicaState[]
   }
 
@@ -151,7 +190,8 @@ export class ReadReplicas {
       fallbacks: this.#fallbacks,
       replicas: this.#replicas.map((r) => ({
         name: r.name,
-        status: r.up ? 'ok' : 'down',
+        status: !r.up ? 'down' : r.lagging ? 'lagging' : 'ok',
+        ...(r.lagMs === undefined ? {} : { lagMs: r.lagMs }),
         reads: r.reads,
         ...(r.up || r.error === undefined ? {} : { error: r.error }),
       })),
@@ -161,6 +201,7 @@ export class ReadReplicas {
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#probing)
+    clearTimeout(this.#lagTimer)
     await Promise.allSettled(this.#replicas.map((r) => r.connection.close()))
   }
 
@@ -168,7 +209,7 @@ export class ReadReplicas {
     const replicas = this.#replicas
     for (let i = 0; i < replicas.length; i++) {
       const replica = replicas[this.#next++ % replicas.length]!
-      if (replica.up) return replica
+      if (replica.up && !replica.lagging) return replica
     }
     return undefined
   }
@@ -182,6 +223,39 @@ export class ReadReplicas {
       if (replica.up) this.markDown(replica.connection, error)
       else replica.error = error instanceof Error ? error.message : String(error)
     }
+  }
+
+  /**
+   * Reads the replica's replay lag and takes it out (or puts it back) by the limit. A
+   * replica that cannot be reached is taken out as by a failed read; one that is down
+   * already is left to the probe.
+   */
+  async #measureLag(replica: Replica, timeoutMs: number): Promise<void> {
+    if (!replica.up) return this.#probe(replica, timeoutMs)
+    try {
+      const rows = await withTimeout(
+        replica.connection.query<{ lag_ms: string | number | null }>(REPLAY_LAG_SQL),
+        timeoutMs,
+        `replica ${replica.name}`,
+      )
+      const raw = rows[0]?.lag_ms
+      const lagMs = raw === null || raw === undefined ? 0 : Math.round(Number(raw))
+      replica.lagMs = lagMs
+      replica.lagging = lagMs > this.#maxLagMs!
+    } catch (error) {
+      if (isConnectionFailure(error)) this.markDown(replica.connection, error)
+    }
+  }
+
+  #scheduleLagCheck(delayMs: number): void {
+    if (this.#closed) return
+    this.#lagTimer = setTimeout(async () => {
+      await Promise.all(
+        this.#replicas.map((replica) => this.#measureLag(replica, this.#probeIntervalMs)),
+      )
+      this.#scheduleLagCheck(this.#probeIntervalMs)
+    }, delayMs)
+    this.#lagTimer.unref()
   }
 
   #scheduleProbe(): void {

@@ -24,6 +24,7 @@ describe('read replicas (a streaming replica made with pg_basebackup -R)', () =>
   let onReplica: pg.Client
   let data: DataLayer
   let cached: DataLayer
+  let options: Parameters<typeof createDataLayer>[0] & object
 
   /** A session on the replica for the test's own checks (its end when the replica stops is expected). */
   const replicaClient = () => {
@@ -64,7 +65,7 @@ describe('read replicas (a streaming replica made with pg_basebackup -R)', () =>
     const appOn = (server: LocalPostgres) => server.url.replace(/\/postgres$/, '/app')
     onReplica = replicaClient()
     await onReplica.connect()
-    const options = {
+    options = {
       databaseUrl: appOn(primary),
       replicas: [appOn(replica)],
       database: { replicaProbeMs: 100 },
@@ -208,6 +209,73 @@ describe('read replicas (a streaming replica made with pg_basebackup -R)', () =>
     // ending; either way the primary served the reads meanwhile.
     expect(data.metrics().database.replicas!.primaryReads).toBeGreaterThan(primaryReadsBefore + 100)
     expect((await data.health()).status).toBe('ok')
+  })
+
+  it('takes a replica out while its replay lags past replicaMaxLagMs, and back once it caught up', async () => {
+    const limited = await createDataLayer({
+      ...options,
+      database: { replicaProbeMs: 50, replicaMaxLagMs: 500 },
+    })
+    const state = () => limited.metrics().database.replicas!.replicas[0]!
+    try {
+      const user = await limited.users.create({ email: uniqueEmail(), firstName: 'before' })
+      await caughtUp()
+      await waitFor('a lag reading', async () => state().lagMs !== undefined, 5000, 20)
+      expect(state()).toMatchObject({ status: 'ok', lagMs: 0 })
+      let reads = state().reads
+      expect((await limited.users.findById(user.id))?.firstName).toBe('before')
+      expect(state().reads).toBe(reads + 1)
+
+      await pauseReplay()
+      try {
+        await limited.users.update(user.id, { firstName: 'after' })
+        await waitFor('the replica to be taken out', async () => state().status === 'lagging')
+        expect(state().lagMs).toBeGreaterThan(500)
+        reads = state().reads
+        for (let i = 0; i < 20; i++) {
+          expect((await limited.users.findById(user.id))?.firstName).toBe('after')
+        }
+        expect(state().reads).toBe(reads) // none sent to it while it lags
+        const health = await limited.health()
+        expect(health.status).toBe('degraded')
+        expect(health.parts.database.replicas?.[0]).toMatchObject({ status: 'lagging' })
+        // The control: without the limit, the same read is the replica's old row.
+        expect((await data.users.findById(user.id))?.firstName).toBe('before')
+      } finally {
+        await resumeReplay()
+      }
+      await caughtUp()
+      await waitFor('the replica back in rotation', async () => state().status === 'ok')
+      reads = state().reads
+      expect((await limited.users.findById(user.id))?.firstName).toBe('after')
+      expect(state().reads).toBe(reads + 1)
+      expect((await limited.health()).status).toBe('ok')
+    } finally {
+      await limited.close()
+    }
+  })
+
+  it('reads replicaMaxLagMs from DATABASE_REPLICA_MAX_LAG_MS and refuses a bad one', async () => {
+    const bad = await failure(() =>
+      createDataLayer({ ...options, database: { replicaMaxLagMs: 0 } }),
+    )
+    expect(bad.code).toBe('CONFIG')
+    expect(bad.message).toContain('replicaMaxLagMs')
+    const fromEnv = await createDataLayer.fromEnv({
+      DATABASE_URL: primary.url,
+      DATABASE_REPLICA_URLS: replica.url,
+      DATABASE_REPLICA_MAX_LAG_MS: '250',
+    })
+    try {
+      await waitFor(
+        'a lag reading',
+        async () => fromEnv.metrics().database.replicas!.replicas[0]!.lagMs !== undefined,
+        5000,
+        20,
+      )
+    } finally {
+      await fromEnv.close()
+    }
   })
 
   it('needs databaseUrl for replicas, and reads DATABASE_REPLICA_URLS', async () => {
