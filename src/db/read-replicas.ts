@@ -63,6 +63,8 @@ const REPLAY_LAG_SQL = `SELECT CASE
   ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)
 END AS lag_ms`
 
+const PROBE_TIMEOUT_FLOOR_MS = 1000
+
 /** Timing of {@link ReadReplicas}' checks. */
 export interface ReplicaChecks {
   /** How often a replica taken out is probed, and (with `maxLagMs`) how often lag is read. */
@@ -247,11 +249,20 @@ export class ReadReplicas {
     }
   }
 
+  /**
+   * How long a background check may take: at least a second, so a short interval on a busy
+   * machine does not read a slow answer as a replica that is down. Checks never overlap:
+   * the next is scheduled when one ends.
+   */
+  get #probeTimeoutMs(): number {
+    return Math.max(this.#probeIntervalMs, PROBE_TIMEOUT_FLOOR_MS)
+  }
+
   #scheduleLagCheck(delayMs: number): void {
     if (this.#closed) return
     this.#lagTimer = setTimeout(async () => {
       await Promise.all(
-        this.#replicas.map((replica) => this.#measureLag(replica, this.#probeIntervalMs)),
+        this.#replicas.map((replica) => this.#measureLag(replica, this.#probeTimeoutMs)),
       )
       this.#scheduleLagCheck(this.#probeIntervalMs)
     }, delayMs)
@@ -262,7 +273,7 @@ export class ReadReplicas {
     if (this.#probing || this.#closed) return
     this.#probing = setTimeout(async () => {
       const down = this.#replicas.filter((r) => !r.up)
-      await Promise.all(down.map((replica) => this.#probe(replica, this.#probeIntervalMs)))
+      await Promise.all(down.map((replica) => this.#probe(replica, this.#probeTimeoutMs)))
       this.#probing = undefined
       if (this.#replicas.some((r) => !r.up)) this.#scheduleProbe()
     }, this.#probeIntervalMs)
