@@ -230,7 +230,7 @@ export class ReadReplicas {
   /**
    * Reads the replica's replay lag and takes it out (or puts it back) by the limit. A
    * replica that cannot be reached is taken out as by a failed read; one that is down
-   * already is left to the probe.
+   * already is probed instead.
    */
   async #measureLag(replica: Replica, timeoutMs: number): Promise<void> {
     if (!replica.up) return this.#probe(replica, timeoutMs)
@@ -261,9 +261,9 @@ export class ReadReplicas {
   #scheduleLagCheck(delayMs: number): void {
     if (this.#closed) return
     this.#lagTimer = setTimeout(async () => {
-      await Promise.all(
-        this.#replicas.map((replica) => this.#measureLag(replica, this.#probeTimeoutMs)),
-      )
+      // Replicas that are down have their own probe loop.
+      const up = this.#replicas.filter((replica) => replica.up)
+      await Promise.all(up.map((replica) => this.#measureLag(replica, this.#probeTimeoutMs)))
       this.#scheduleLagCheck(this.#probeIntervalMs)
     }, delayMs)
     this.#lagTimer.unref()
