@@ -563,8 +563,8 @@ async function checkVectorTable(
     const has = actual.partitions === 0 ? 'one table' : `${actual.partitions} hash partitions`
     throw new ConfigError(
       `chat_vectors is ${has} in the database but embeddings.partitions is ${configured}; ` +
-        'the layout is fixed when the migration creates the table: unset the option to use the table as it is, ' +
-        'or migrate a new database',
+        'unset the option to use the table as it is, convert a one-table layout with ' +
+        'data.vectors.partition() (stratum partition N), or migrate a new database',
       { details: { configured, actual: actual.partitions } },
     )
   }

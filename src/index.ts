@@ -130,6 +130,11 @@ export type {
 export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
 export type { DistanceMetric } from './vector/metrics.js'
 export type {
+  PartitionConversionOptions,
+  PartitionConversionProgress,
+  PartitionConversionReport,
+} from './vector/partition-conversion.js'
+export type {
   EnsureIndexOptions,
   IndexBuildProgress,
   VectorIndex,

@@ -3,7 +3,7 @@ import type { DataLayer } from '../data-layer.js'
 import { ConfigError, isStratumError } from '../errors.js'
 import type { HealthReport } from '../health.js'
 import { EXIT, type Output } from './output.js'
-import { indexBar, transferBar } from './progress.js'
+import { indexBar, partitionBar, transferBar } from './progress.js'
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
 
@@ -223,6 +223,45 @@ export interface IndexCommandOptions {
 }
 
 /** `stratum index`: builds the vector index (if missing), with a progress bar on a terminal. */
+/** Options of `stratum partition`. @internal */
+export interface PartitionCommandOptions {
+  batchSize?: string
+  keepOld?: boolean
+}
+
+/** `stratum partition <count>`: chat_vectors into hash partitions, online. @internal */
+export async function partitionCommand(
+  data: DataLayer,
+  output: Output,
+  count: string,
+  options: PartitionCommandOptions,
+) {
+  const whole = (value: string, name: string) => {
+    if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number`)
+    return Number(value)
+  }
+  const bar = partitionBar(!output.json)
+  try {
+    const report = await data.vectors.partition({
+      partitions: whole(count, 'the partition count'),
+      ...(options.batchSize === undefined
+        ? {}
+        : { batchSize: whole(options.batchSize, '--batch-size') }),
+      ...(options.keepOld ? { keepOld: true } : {}),
+      onProgress: (p) => bar.update(p),
+    })
+    bar.stop()
+    output.result(report, (r) => [
+      r.converted
+        ? `chat_vectors is now ${r.partitions} hash partitions by user_id (${r.rows} rows)${r.oldTable ? `; the old table is ${r.oldTable}` : ''}. Set STRATUM_EMBEDDING_PARTITIONS=${r.partitions} for the applications.`
+        : `chat_vectors already has ${r.partitions} hash partitions.`,
+    ])
+    return EXIT.ok
+  } finally {
+    bar.stop()
+  }
+}
+
 export async function indexCommand(data: DataLayer, output: Output, options: IndexCommandOptions) {
   const number = (value: string | undefined, name: string) => {
     if (value === undefined) return undefined

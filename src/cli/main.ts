@@ -15,6 +15,8 @@ import {
   type IndexCommandOptions,
   indexCommand,
   migrateCommand,
+  type PartitionCommandOptions,
+  partitionCommand,
   type RolesCommandOptions,
   restoreCommand,
   rolesCommand,
@@ -111,6 +113,17 @@ function program(setExit: (code: number) => void): Command {
     .option('--lists <n>', 'IVFFlat: number of lists')
     .action(async (options: IndexCommandOptions) =>
       action((data, output) => indexCommand(data, output, options))(),
+    )
+  root
+    .command('partition')
+    .description(
+      'split chat_vectors into hash partitions by user_id while applications keep writing',
+    )
+    .argument('<count>', 'number of partitions (2 to 1024)')
+    .option('--batch-size <n>', 'rows copied per statement', '5000')
+    .option('--keep-old', 'keep the old table as chat_vectors_unpartitioned')
+    .action(async (count: string, options: PartitionCommandOptions) =>
+      action((data, output) => partitionCommand(data, output, count, options))(),
     )
   root
     .command('doctor')

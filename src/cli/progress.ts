@@ -1,5 +1,6 @@
 import { SingleBar } from 'cli-progress'
 import type { TransferProgress } from '../ops/backup.js'
+import type { PartitionConversionProgress } from '../vector/partition-conversion.js'
 import type { IndexBuildProgress } from '../vector/vector-indexes.js'
 
 /** A progress bar that may be a no-op. @internal */
@@ -55,5 +56,13 @@ export const indexBar = (enabled: boolean): ProgressBar<IndexBuildProgress> =>
   progressBar(enabled, 'rows', (p) => ({
     value: p.tuplesDone,
     total: Math.max(p.tuplesTotal, p.tuplesDone, 1),
+    phase: p.phase,
+  }))
+
+/** A bar for converting chat_vectors to partitions, in rows copied. @internal */
+export const partitionBar = (enabled: boolean): ProgressBar<PartitionConversionProgress> =>
+  progressBar(enabled, 'rows', (p) => ({
+    value: p.rowsCopied,
+    total: Math.max(p.rowsTotal, p.rowsCopied, 1),
     phase: p.phase,
   }))

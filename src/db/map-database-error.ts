@@ -32,6 +32,15 @@ function findDriverError(error: unknown): PgLikeError | undefined {
   return undefined
 }
 
+/**
+ * The SQLSTATE of a driver error, found inside wrapper errors (Drizzle's among them), or
+ * undefined.
+ * @internal
+ */
+export function sqlStateOf(error: unknown): string | undefined {
+  return findDriverError(error)?.code
+}
+
 /** A StratumError thrown inside a driver or Drizzle call, found in the `cause` chain. */
 function findStratumError(error: unknown): StratumError | undefined {
   let current: unknown = error

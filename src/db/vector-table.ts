@@ -58,6 +58,11 @@ export class VectorTableLayout {
     this.#partitions = shape.partitions
   }
 
+  /** Forgets the recorded count (the table was converted): the next use reads the catalog. */
+  forget(): void {
+    this.#partitions = undefined
+  }
+
   /** The table's partition count (0: one table). */
   async partitions(): Promise<number> {
     if (this.#partitions !== undefined) return this.#partitions

@@ -32,7 +32,7 @@ export interface RepositoryContext {
   /** Configured embedding dimension. */
   readonly dimensions: number
   /** Whether (and how many ways) `chat_vectors` is hash-partitioned. */
-  readonly vectorTable: Pick<VectorTableLayout, 'partitions'>
+  readonly vectorTable: Pick<VectorTableLayout, 'partitions' | 'forget'>
   /** Text search configuration of `chat_vectors.content_tsv`. */
   readonly fullTextLanguage: string
   /** Throws `CLOSED` after close(), and `TRANSACTION_MISUSE` for outer use inside a transaction. */

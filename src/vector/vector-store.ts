@@ -3,6 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core'
 import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import type { DatabaseConnection, Executor } from '../db/connection.js'
+import { mapIfDatabaseError, sqlStateOf } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
 import { runOperation, runRead } from '../repositories/run-operation.js'
@@ -17,6 +18,11 @@ import {
   metadataFilterSchema,
 } from './metadata-filter.js'
 import { type DistanceMetric, METRICS } from './metrics.js'
+import {
+  convertToPartitions,
+  type PartitionConversionOptions,
+  type PartitionConversionReport,
+} from './partition-conversion.js'
 import { type EnsureIndexOptions, type VectorIndex, VectorIndexes } from './vector-indexes.js'
 
 /** Arguments of `vectors.search`. */
@@ -326,6 +332,7 @@ export class VectorStore {
   readonly #indexes: VectorIndexes | undefined
   readonly #indexed: IndexedEmbedding
   readonly #connection: DatabaseConnection | undefined
+  readonly #ddl: Pick<DatabaseConnection, 'kind' | 'query' | 'withMigrationLock'> | undefined
 
   /**
    * @internal `connection` is given outside transactions (COPY ingest, index management);
@@ -338,6 +345,7 @@ export class VectorStore {
   ) {
     this.#context = context
     this.#connection = connection
+    this.#ddl = connection && (ddl ?? connection)
     this.#indexed = indexedEmbedding(context.dimensions)
     this.#indexes = connection && new VectorIndexes(ddl ?? connection, this.#indexed)
     this.#searchSchema = searchSchema(context.dimensions)
@@ -385,54 +393,70 @@ export class VectorStore {
         ? this.#connection
         : undefined
     return this.run('upsert', async () => {
-      const partitioned = (await this.#context.vectorTable.partitions()) > 0
-      // One query for the whole call, run in its transaction before anything is written.
-      const check = partitioned ? otherOwnerQuery(keyed) : undefined
-      if (byCopy) return this.#upsertByCopy(byCopy, values, partitioned, check)
-      const keys = chunkConflictKeys(partitioned)
-      return this.#context.transaction(async (tx) => {
-        if (check && (await tx.executor.execute(check)).rows.length > 0) throw otherOwnerConflict()
-        const out: UpsertedVector[] = []
-        for (let i = 0; i < values.length; i += 500) {
-          const batch = values.slice(i, i + 500)
-          const byMessage = batch.filter((v) => v.messageId)
-          const standalone = batch.filter((v) => !v.messageId)
-          const returning = {
-            id: chatVectors.id,
-            messageId: chatVectors.messageId,
-            chunkIndex: chatVectors.chunkIndex,
-          }
-          const set = {
-            content: sql`excluded.content`,
-            embedding: sql`excluded.embedding`,
-            metadata: sql`excluded.metadata`,
-            chatId: sql`excluded.chat_id`,
-            updatedAt: sql`now()`,
-          }
-          const sameUser = sql`${chatVectors.userId} = excluded.user_id`
-          const stored: UpsertedVector[] = []
-          if (byMessage.length > 0) {
-            stored.push(
-              ...(await tx.executor
-                .insert(chatVectors)
-                .values(byMessage)
-                .onConflictDoUpdate({ target: keys.byMessage, set, setWhere: sameUser })
-                .returning(returning)),
-            )
-          }
-          if (standalone.length > 0) {
-            stored.push(
-              ...(await tx.executor
-                .insert(chatVectors)
-                .values(standalone)
-                .onConflictDoUpdate({ target: keys.byId, set, setWhere: sameUser })
-                .returning(returning)),
-            )
-          }
-          out.push(...inInputOrder(batch, stored))
+      try {
+        return await this.#upsertOnLayout(values, keyed, byCopy)
+      } catch (error) {
+        // Another process converted the table to partitions since this layer read its
+        // layout: the conflict keys no longer match a unique key (42P10). Read it again.
+        if (sqlStateOf(error) !== '42P10') throw error
+        this.#context.vectorTable.forget()
+        return this.#upsertOnLayout(values, keyed, byCopy)
+      }
+    })
+  }
+
+  async #upsertOnLayout(
+    values: readonly NewChatVector[],
+    keyed: readonly NewChatVector[],
+    byCopy: DatabaseConnection | undefined,
+  ): Promise<UpsertedVector[]> {
+    const partitioned = (await this.#context.vectorTable.partitions()) > 0
+    // One query for the whole call, run in its transaction before anything is written.
+    const check = partitioned ? otherOwnerQuery(keyed) : undefined
+    if (byCopy) return this.#upsertByCopy(byCopy, values, partitioned, check)
+    const keys = chunkConflictKeys(partitioned)
+    return this.#context.transaction(async (tx) => {
+      if (check && (await tx.executor.execute(check)).rows.length > 0) throw otherOwnerConflict()
+      const out: UpsertedVector[] = []
+      for (let i = 0; i < values.length; i += 500) {
+        const batch = values.slice(i, i + 500)
+        const byMessage = batch.filter((v) => v.messageId)
+        const standalone = batch.filter((v) => !v.messageId)
+        const returning = {
+          id: chatVectors.id,
+          messageId: chatVectors.messageId,
+          chunkIndex: chatVectors.chunkIndex,
         }
-        return out
-      })
+        const set = {
+          content: sql`excluded.content`,
+          embedding: sql`excluded.embedding`,
+          metadata: sql`excluded.metadata`,
+          chatId: sql`excluded.chat_id`,
+          updatedAt: sql`now()`,
+        }
+        const sameUser = sql`${chatVectors.userId} = excluded.user_id`
+        const stored: UpsertedVector[] = []
+        if (byMessage.length > 0) {
+          stored.push(
+            ...(await tx.executor
+              .insert(chatVectors)
+              .values(byMessage)
+              .onConflictDoUpdate({ target: keys.byMessage, set, setWhere: sameUser })
+              .returning(returning)),
+          )
+        }
+        if (standalone.length > 0) {
+          stored.push(
+            ...(await tx.executor
+              .insert(chatVectors)
+              .values(standalone)
+              .onConflictDoUpdate({ target: keys.byId, set, setWhere: sameUser })
+              .returning(returning)),
+          )
+        }
+        out.push(...inInputOrder(batch, stored))
+      }
+      return out
     })
   }
 
@@ -640,6 +664,38 @@ export class VectorStore {
    */
   ensureIndex(options: EnsureIndexOptions = {}): Promise<{ name: string; created: boolean }> {
     return this.#indexManager('ensureIndex').ensure(options)
+  }
+
+  /**
+   * Converts a one-table `chat_vectors` into `partitions` hash partitions by `user_id`
+   * while the application keeps reading and writing it: a copy is made from the table's own
+   * definition, kept in step by a trigger while rows are copied in batches, and swapped in
+   * within one short transaction (writes wait for the count check, reads for the renames).
+   * Runs on the admin or direct URL when one is set, under the migration lock. Other
+   * processes pick the new layout up on their next upsert; configure
+   * `embeddings.partitions` to the same count before they next start.
+   *
+   * @example
+   * ```ts
+   * const report = await data.vectors.partition({ partitions: 16, onProgress: console.log })
+   * ```
+   */
+  async partition(options: PartitionConversionOptions): Promise<PartitionConversionReport> {
+    this.#context.assertUsable('chat_vectors.partition')
+    const ddl = this.#ddl
+    if (!ddl) {
+      throw new StratumError(
+        'TRANSACTION_MISUSE',
+        'chat_vectors.partition cannot run inside a transaction: call it on the data layer',
+      )
+    }
+    try {
+      return await ddl.withMigrationLock((session) => convertToPartitions(session, options))
+    } catch (error) {
+      throw mapIfDatabaseError(error, 'chat_vectors.partition')
+    } finally {
+      this.#context.vectorTable.forget()
+    }
   }
 
   /** Drops a vector index by name; resolves to false when there is none. */

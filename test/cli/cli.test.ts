@@ -85,6 +85,7 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       ['roles'],
       ['doctor'],
       ['index'],
+      ['partition'],
     ]) {
       helps.push(stratum([...command, '--help'], env))
     }
@@ -149,6 +150,40 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     expect(bad.code).toBe(2)
     const badMetric = await stratum(['--json', 'index', '--metric', 'manhattan'], env)
     expect(badMetric.code).toBe(2)
+  })
+
+  it('partition splits chat_vectors of a database of its own into hash partitions, once', async () => {
+    const own = await createEmptyDatabase(adminUrl)
+    databases.push(own.name)
+    const ownEnv = { ...env, DATABASE_URL: own.url }
+    expect((await stratum(['--json', 'migrate'], ownEnv)).code).toBe(0)
+    const converted = await stratum(['--json', 'partition', '4', '--batch-size', '50'], ownEnv)
+    expect(converted.code).toBe(0)
+    expect(json(converted)).toMatchObject({ converted: true, partitions: 4, oldTable: null })
+    const client = new pg.Client({ connectionString: own.url })
+    await client.connect()
+    try {
+      const { rows } = await client.query(
+        "select pg_get_partkeydef('chat_vectors'::regclass) as key",
+      )
+      expect(rows[0].key).toBe('HASH (user_id)')
+    } finally {
+      await client.end()
+    }
+    const again = await stratum(['--json', 'partition', '4'], ownEnv)
+    expect(json(again)).toMatchObject({ converted: false })
+    // A layer configured for the new layout now opens on it.
+    const configured = await stratum(['--json', 'status'], {
+      ...ownEnv,
+      STRATUM_EMBEDDING_PARTITIONS: '4',
+    })
+    expect(configured.code).toBe(0)
+    const [few, word] = await Promise.all([
+      stratum(['--json', 'partition', '1'], ownEnv),
+      stratum(['--json', 'partition', 'lots'], ownEnv),
+    ])
+    expect(few.code).toBe(2)
+    expect(word.code).toBe(2)
   })
 
   it('doctor reports its checks as JSON', async () => {
