@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { SqlSession } from '../db/connection.js'
+import { sqlStateOf } from '../db/map-database-error.js'
 import { readVectorTable } from '../db/vector-table.js'
 import { ConfigError, StratumError } from '../errors.js'
 import { validate } from '../repositories/validate.js'
@@ -56,6 +57,25 @@ const OLD = 'chat_vectors_unpartitioned'
 const SYNC = 'stratum_chat_vectors_sync'
 const GUARD = 'stratum_chat_vectors_no_truncate'
 
+const SWAP_LOCK_TIMEOUT_MS = 2000
+const SWAP_ATTEMPTS = 10
+
+/**
+ * Runs the swap, again after a pause when its lock could not be had within the lock
+ * timeout (55P03: a long query holds the table); the trigger keeps the copy in step
+ * meanwhile, so a later attempt is as good as the first.
+ */
+async function swapWhenLocked<T>(session: SqlSession, swap: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await swap()
+    } catch (error) {
+      if (sqlStateOf(error) !== '55P03' || attempt >= SWAP_ATTEMPTS) throw error
+      await session.query('select pg_sleep($1)', [Math.min(attempt, 5)])
+    }
+  }
+}
+
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
 /** `name` with its `from` prefix replaced by `to` (Postgres names are at most 63 bytes). */
 const renamed = (name: string, from: string, to: string) =>
@@ -90,7 +110,7 @@ export async function convertToPartitions(
   const shape = await readVectorTable(session)
   if (!shape) throw new ConfigError('chat_vectors does not exist yet: run data.migrate() first')
   if (shape.partitions === wanted.partitions) {
-    const [row] = await session.query<{ n: number }>(`select count(*)::int as n from ${TABLE}`)
+    const [row] = await session.query<{ n: number }>(`select count(*)::float8 as n from ${TABLE}`)
     return { converted: false, partitions: shape.partitions, rows: row?.n ?? 0, oldTable: null }
   }
   if (shape.partitions > 0) {
@@ -116,7 +136,7 @@ export async function convertToPartitions(
   await installSync(session, columns)
 
   const [{ n: total } = { n: 0 }] = await session.query<{ n: number }>(
-    `select count(*)::int as n from ${TABLE}`,
+    `select count(*)::float8 as n from ${TABLE}`,
   )
   const list = columns.map(quote).join(', ')
   let after: string | null = null
@@ -141,36 +161,40 @@ export async function convertToPartitions(
   }
 
   report({ phase: 'swapping', rowsCopied: copied, rowsTotal: total })
-  const rows = await session.transaction(async (tx) => {
-    await tx.query(`lock table ${TABLE} in exclusive mode`)
-    const [counts] = await tx.query<{ old: number; next: number }>(
-      `select (select count(*)::int from ${TABLE}) as old, (select count(*)::int from ${NEXT}) as next`,
-    )
-    if (!counts || counts.old !== counts.next) {
-      throw new StratumError(
-        'INTEGRITY',
-        `chat_vectors.partition: the copy has ${counts?.next} rows where the table has ${counts?.old}; nothing was changed`,
+  const rows = await swapWhenLocked(session, () =>
+    session.transaction(async (tx) => {
+      // Waiting behind a long reader would queue every later query behind this lock.
+      await tx.query(`set local lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`)
+      await tx.query(`lock table ${TABLE} in exclusive mode`)
+      const [counts] = await tx.query<{ old: string; next: string }>(
+        `select (select count(*) from ${TABLE})::text as old, (select count(*) from ${NEXT})::text as next`,
       )
-    }
-    await tx.query(`lock table ${TABLE} in access exclusive mode`)
-    await tx.query(`drop trigger ${SYNC} on ${TABLE}`)
-    await tx.query(`drop trigger ${GUARD} on ${TABLE}`)
-    if (wanted.keepOld) {
-      await renameRelations(tx, TABLE, TABLE, OLD)
-      await tx.query(`alter table ${TABLE} rename to ${OLD}`)
-    } else {
-      await tx.query(`drop table ${TABLE}`)
-    }
-    await renameRelations(tx, NEXT, NEXT, TABLE)
-    for (let i = 0; i < wanted.partitions; i++) {
-      await renameRelations(tx, `${NEXT}_p${i}`, NEXT, TABLE)
-      await tx.query(`alter table ${quote(`${NEXT}_p${i}`)} rename to ${quote(partitionName(i))}`)
-    }
-    await tx.query(`alter table ${NEXT} rename to ${TABLE}`)
-    await tx.query(`drop function ${SYNC}()`)
-    await tx.query(`drop function ${GUARD}()`)
-    return counts.old
-  })
+      if (!counts || counts.old !== counts.next) {
+        throw new StratumError(
+          'INTEGRITY',
+          `chat_vectors.partition: the copy has ${counts?.next} rows where the table has ${counts?.old}; nothing was changed`,
+        )
+      }
+      await tx.query(`lock table ${TABLE} in access exclusive mode`)
+      await tx.query(`drop trigger ${SYNC} on ${TABLE}`)
+      await tx.query(`drop trigger ${GUARD} on ${TABLE}`)
+      if (wanted.keepOld) {
+        await renameRelations(tx, TABLE, TABLE, OLD)
+        await tx.query(`alter table ${TABLE} rename to ${OLD}`)
+      } else {
+        await tx.query(`drop table ${TABLE}`)
+      }
+      await renameRelations(tx, NEXT, NEXT, TABLE)
+      for (let i = 0; i < wanted.partitions; i++) {
+        await renameRelations(tx, `${NEXT}_p${i}`, NEXT, TABLE)
+        await tx.query(`alter table ${quote(`${NEXT}_p${i}`)} rename to ${quote(partitionName(i))}`)
+      }
+      await tx.query(`alter table ${NEXT} rename to ${TABLE}`)
+      await tx.query(`drop function ${SYNC}()`)
+      await tx.query(`drop function ${GUARD}()`)
+      return Number(counts.old)
+    }),
+  )
   // The new table has no statistics yet: without them the planner guesses.
   await session.query(`analyze ${TABLE}`)
   return {

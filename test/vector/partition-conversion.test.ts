@@ -1,8 +1,16 @@
 import { sql } from 'drizzle-orm'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { DataLayer, PartitionConversionProgress, User } from '../../src/index.js'
-import { backends, backendTitle, embeddingFrom, uniqueEmail } from '../helpers/backends.js'
+import {
+  backends,
+  backendTitle,
+  databaseUrlOf,
+  embeddingFrom,
+  uniqueEmail,
+} from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const DIMENSIONS = 16
 const PARTITIONS = 4
@@ -245,3 +253,52 @@ for (const backend of backends) {
     })
   })
 }
+
+const server = backends.find((b) => b.server)!
+
+describe(`converting chat_vectors to hash partitions [${backendTitle(server)}]`, () => {
+  it('gives up the swap lock when a long reader holds the table, lets other reads through, and swaps once it is gone', async () => {
+    const data = await server.open({ embeddings: { dimensions: DIMENSIONS } })
+    const user = await data.users.create({ email: uniqueEmail('swap') })
+    await data.vectors.upsert(
+      Array.from({ length: 20 }, (_, i) => ({
+        userId: user.id,
+        content: `c${i}`,
+        embedding: embeddingFrom(i + 1, DIMENSIONS),
+      })),
+    )
+    const url = databaseUrlOf(data)
+    const longReader = new pg.Client({ connectionString: url })
+    const reader = new pg.Client({ connectionString: url })
+    await Promise.all([longReader.connect(), reader.connect()])
+    try {
+      await longReader.query('begin')
+      await longReader.query('select count(*) from chat_vectors')
+      let settled = false
+      const converting = data.vectors.partition({ partitions: 2 }).finally(() => {
+        settled = true
+      })
+      await waitFor('the swap to wait for its lock', async () => {
+        const { rows } = await reader.query(
+          `select count(*)::int as n from pg_locks
+            where relation = 'chat_vectors'::regclass and mode = 'AccessExclusiveLock' and not granted`,
+        )
+        return rows[0].n > 0
+      })
+      // Queued behind a lock request that never gives up, this read would wait for the long
+      // reader, which is only released after it: the test would hang.
+      const { rows } = await reader.query('select count(*)::int as n from chat_vectors')
+      expect(rows[0].n).toBe(20)
+      expect(settled).toBe(false)
+      await longReader.query('commit')
+      expect(await converting).toMatchObject({ converted: true, rows: 20 })
+      const { rows: layout } = await reader.query(
+        "select pg_get_partkeydef('chat_vectors'::regclass) as key",
+      )
+      expect(layout[0].key).toBe('HASH (user_id)')
+    } finally {
+      await longReader.end().catch(() => {})
+      await reader.end().catch(() => {})
+    }
+  })
+})
