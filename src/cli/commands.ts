@@ -235,10 +235,16 @@ export async function partitionCommand(
   output: Output,
   count: string,
   options: PartitionCommandOptions,
+  configured?: string,
 ) {
   const whole = (value: string, name: string) => {
     if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number`)
     return Number(value)
+  }
+  if (configured !== undefined && configured !== '' && configured !== count) {
+    throw new ConfigError(
+      `STRATUM_EMBEDDING_PARTITIONS is ${configured} but the command asks for ${count} partitions`,
+    )
   }
   const bar = partitionBar(!output.json)
   try {

@@ -28,11 +28,12 @@ async function withDataLayer(
   json: boolean,
   run: (data: DataLayer, output: Output) => Promise<number>,
   onOpenFailure?: (error: unknown, output: Output) => number | undefined,
+  env: Record<string, string | undefined> = process.env,
 ): Promise<number> {
   const output = createOutput(json)
   let data: DataLayer | undefined
   try {
-    data = await createDataLayer.fromEnv()
+    data = await createDataLayer.fromEnv(env)
   } catch (error) {
     return onOpenFailure?.(error, output) ?? reportError(output, error)
   }
@@ -122,9 +123,20 @@ function program(setExit: (code: number) => void): Command {
     .argument('<count>', 'number of partitions (2 to 1024)')
     .option('--batch-size <n>', 'rows copied per statement', '5000')
     .option('--keep-old', 'keep the old table as chat_vectors_unpartitioned')
-    .action(async (count: string, options: PartitionCommandOptions) =>
-      action((data, output) => partitionCommand(data, output, count, options))(),
-    )
+    .action(async (count: string, options: PartitionCommandOptions) => {
+      // The target layout may already be configured; the table is still one table, which a
+      // layer configured for partitions refuses to open.
+      const configured = process.env.STRATUM_EMBEDDING_PARTITIONS
+      const env = { ...process.env, STRATUM_EMBEDDING_PARTITIONS: undefined }
+      setExit(
+        await withDataLayer(
+          json(),
+          (data, output) => partitionCommand(data, output, count, options, configured),
+          undefined,
+          env,
+        ),
+      )
+    })
   root
     .command('doctor')
     .description(

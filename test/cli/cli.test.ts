@@ -157,7 +157,19 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
     databases.push(own.name)
     const ownEnv = { ...env, DATABASE_URL: own.url }
     expect((await stratum(['--json', 'migrate'], ownEnv)).code).toBe(0)
-    const converted = await stratum(['--json', 'partition', '4', '--batch-size', '50'], ownEnv)
+    // Another target configured than the one asked for: refused before anything is done.
+    const mismatch = await stratum(['--json', 'partition', '4'], {
+      ...ownEnv,
+      STRATUM_EMBEDDING_PARTITIONS: '8',
+    })
+    expect(mismatch.code).toBe(2)
+    expect(mismatch.stdout).toContain('STRATUM_EMBEDDING_PARTITIONS')
+    // The target already configured (as the applications will have it): the one table is
+    // still converted.
+    const converted = await stratum(['--json', 'partition', '4', '--batch-size', '50'], {
+      ...ownEnv,
+      STRATUM_EMBEDDING_PARTITIONS: '4',
+    })
     expect(converted.code).toBe(0)
     expect(json(converted)).toMatchObject({ converted: true, partitions: 4, oldTable: null })
     const client = new pg.Client({ connectionString: own.url })
