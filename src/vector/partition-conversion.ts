@@ -97,8 +97,9 @@ const renamed = (name: string, from: string, to: string) =>
  *    renames; the old table is dropped (or kept as `chat_vectors_unpartitioned`), the new
  *    one and its partitions, indexes and constraints take the old names.
  *
- * Runs under the migration lock, on the session it is given. An interrupted conversion
- * leaves `chat_vectors_next` and the trigger; the next call removes them and starts over.
+ * Runs under the migration lock, on the session it is given. A conversion that fails
+ * removes the copy and the triggers; one that was killed leaves them, and the next call
+ * removes them and starts over.
  * Other processes' data layers notice the new layout on their next upsert.
  * @internal
  */
@@ -131,6 +132,20 @@ export async function convertToPartitions(
   }
 
   await removeLeftovers(session)
+  try {
+    return await convert(session, wanted, report)
+  } catch (error) {
+    // Do not leave the trigger taxing every write of the live table until a next attempt.
+    await removeLeftovers(session).catch(() => {})
+    throw error
+  }
+}
+
+async function convert(
+  session: SqlSession,
+  wanted: z.output<typeof optionsSchema>,
+  report: (progress: PartitionConversionProgress) => void,
+): Promise<PartitionConversionReport> {
   const columns = await copiedColumns(session)
   await createNextTable(session, wanted.partitions)
   await installSync(session, columns)
@@ -213,10 +228,12 @@ async function exists(session: SqlSession, table: string): Promise<boolean> {
   return row?.found === true
 }
 
-/** What an interrupted conversion left: the half-filled copy and the triggers. */
+/** What an interrupted or failed conversion left: the half-filled copy and the triggers. */
 async function removeLeftovers(session: SqlSession): Promise<void> {
   await session.query(`drop trigger if exists ${SYNC} on ${TABLE}`)
   await session.query(`drop trigger if exists ${GUARD} on ${TABLE}`)
+  await session.query(`drop function if exists ${SYNC}()`)
+  await session.query(`drop function if exists ${GUARD}()`)
   await session.query(`drop table if exists ${NEXT}`)
 }
 

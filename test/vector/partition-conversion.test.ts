@@ -237,6 +237,20 @@ for (const backend of backends) {
         data.transaction((tx) => tx.vectors.partition({ partitions: PARTITIONS })),
       )
       expect(inside.code).toBe('TRANSACTION_MISUSE')
+      // A unique index that leaves out user_id cannot be carried over: refused, and the
+      // half-made copy is removed again.
+      await data.db.execute(
+        sql`create unique index chat_vectors_content_uq on chat_vectors (content)`,
+      )
+      const refused = await failure(() => data.vectors.partition({ partitions: 2 }))
+      expect(refused.code).toBe('CONFIG')
+      expect(refused.message).toContain('chat_vectors_content_uq')
+      const { rows: left } = await data.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from pg_class where relname like 'chat_vectors_next%'`,
+      )
+      expect(left[0]!.n).toBe(0)
+      await data.db.execute(sql`drop index chat_vectors_content_uq`)
+
       const before = await snapshot(data)
       const report = await data.vectors.partition({ partitions: 2, keepOld: true })
       expect(report).toMatchObject({
