@@ -681,14 +681,7 @@ export class VectorStore {
    * ```
    */
   async partition(options: PartitionConversionOptions): Promise<PartitionConversionReport> {
-    this.#context.assertUsable('chat_vectors.partition')
-    const ddl = this.#ddl
-    if (!ddl) {
-      throw new StratumError(
-        'TRANSACTION_MISUSE',
-        'chat_vectors.partition cannot run inside a transaction: call it on the data layer',
-      )
-    }
+    const ddl = this.#outsideTransaction('partition', this.#ddl)
     try {
       return await ddl.withMigrationLock((session) => convertToPartitions(session, options))
     } catch (error) {
@@ -709,14 +702,22 @@ export class VectorStore {
   }
 
   #indexManager(operation: string): VectorIndexes {
+    return this.#outsideTransaction(operation, this.#indexes)
+  }
+
+  /**
+   * `handle`, which only the data layer's own store has (index management, conversions):
+   * `CLOSED` after close, `TRANSACTION_MISUSE` on a transaction's store.
+   */
+  #outsideTransaction<H>(operation: string, handle: H | undefined): H {
     this.#context.assertUsable(`chat_vectors.${operation}`)
-    if (!this.#indexes) {
+    if (!handle) {
       throw new StratumError(
         'TRANSACTION_MISUSE',
         `chat_vectors.${operation} cannot run inside a transaction: call it on the data layer`,
       )
     }
-    return this.#indexes
+    return handle
   }
 
   /**
