@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Logger } from './db/query-observer.js'
 import { ConfigError } from './errors.js'
 import type { DataLayerExtension } from './extensions/extension.js'
+import { clip } from './util/clip.js'
 
 /**
  * Largest embedding dimension: pgvector indexes `halfvec` up to 4,000 dimensions (and
@@ -484,10 +485,10 @@ export function resolveOptions(options: DataLayerOptions = {}): ResolvedOptions 
   const parsed = optionsSchema.safeParse(options)
   if (parsed.success) return parsed.data
   const described = parsed.error.issues.map((issue) => {
-    const path = issue.path.join('.') || '(options)'
+    const path = issue.path.map((p) => clip(String(p))).join('.') || '(options)'
     const message =
       issue.code === 'unrecognized_keys'
-        ? `unknown option(s) ${issue.keys.join(', ')}`
+        ? `unknown option(s) ${issue.keys.map((key) => clip(key)).join(', ')}`
         : issue.message
     return `${path}: ${message}`
   })

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path'
 import { getTableName } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Redis } from 'ioredis'
+import { z } from 'zod'
 import { Cache, type CacheStats, type ReadThroughOptions } from './cache/cache.js'
 import type { CacheDriver } from './cache/cache-driver.js'
 import { memoryDriver } from './cache/memory-driver.js'
@@ -41,6 +42,7 @@ import {
   DimensionMismatchError,
   StratumError,
   type StratumErrorCode,
+  ValidationError,
 } from './errors.js'
 import type { DataLayerExtension, ExtensionApis, ExtensionScope } from './extensions/extension.js'
 import type { BlobHealth, CacheHealth, DatabaseHealth, HealthReport, PartHealth } from './health.js'
@@ -61,6 +63,7 @@ import {
   type TableSchemas,
 } from './repositories/table-definition.js'
 import { UsersRepository } from './repositories/users-repository.js'
+import { validate } from './repositories/validate.js'
 import { chatMessages, messageInsertSchema, messageUpdateSchema } from './schema/chat-messages.js'
 import { chatVectors } from './schema/chat-vectors.js'
 import { chatInsertSchema, chats, chatUpdateSchema } from './schema/chats.js'
@@ -68,6 +71,8 @@ import { userInsertSchema, users, userUpdateSchema } from './schema/users.js'
 import type { BlobDriver } from './storage/blob-driver.js'
 import { type BlobStats, BlobStore } from './storage/blob-store.js'
 import { fsBlobDriver } from './storage/fs-driver.js'
+import { appendAll } from './util/append-all.js'
+import { refuseAfterClose } from './util/refuse-after-close.js'
 import { withTimeout } from './util/with-timeout.js'
 import { VectorStore } from './vector/vector-store.js'
 
@@ -89,6 +94,15 @@ export interface TransactionOptions {
   isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
   accessMode?: 'read only' | 'read write'
 }
+
+const transactionOptionsSchema = z
+  .object({
+    isolationLevel: z
+      .enum(['read uncommitted', 'read committed', 'repeatable read', 'serializable'])
+      .optional(),
+    accessMode: z.enum(['read only', 'read write']).optional(),
+  })
+  .strict()
 
 /** The repositories, the same on the data layer and inside a transaction. */
 export interface Repositories {
@@ -252,7 +266,11 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
   metrics(): DataLayerMetrics
   /** Checks every part and reports status, latency and pool figures; never throws. */
   health(): Promise<HealthReport>
-  /** Closes every connection; later calls do nothing. */
+  /**
+   * Closes every connection; calling it again does nothing. Every later call on the layer
+   * (repositories, `cache`, `blobs`, `sessions`, `rateLimit`, operations) fails with
+   * `CLOSED`; `health()` reports `down` and `metrics()` the last counters.
+   */
   close(): Promise<void>
 }
 
@@ -702,7 +720,7 @@ async function createDataLayerImpl(
     cascades,
     // Collected now, invalidated after COMMIT; a rollback drops them unseen.
     afterCommit: async (keys) => {
-      stale.push(...keys)
+      appendAll(stale, keys)
     },
     dimensions,
     vectorTable,
@@ -718,11 +736,8 @@ async function createDataLayerImpl(
   ): Promise<T> => {
     readReplicas?.noteWrite()
     const stale: string[] = []
-    const result = await connection.db.transaction(
-      (tx) =>
-        runInTransactionContext(connection, () =>
-          fn(transactionContext(tx as StratumTransaction, stale)),
-        ),
+    const result = await connection.transaction(
+      (tx) => runInTransactionContext(connection, () => fn(transactionContext(tx, stale))),
       config,
     )
     await cache.invalidate([...new Set(stale)])
@@ -739,9 +754,7 @@ async function createDataLayerImpl(
         blobPrefixes: resolved.erasure.blobPrefixes,
         cascades,
         transaction: (fn) =>
-          connection.db.transaction((tx) =>
-            runInTransactionContext(connection, () => fn(tx as StratumTransaction)),
-          ),
+          connection.transaction((tx) => runInTransactionContext(connection, () => fn(tx))),
       },
       userId,
     )
@@ -795,15 +808,20 @@ async function createDataLayerImpl(
     backend: connection.kind,
     db: connection.db,
     embeddingDimensions: dimensions,
-    cache,
-    sessions,
-    blobs,
+    cache: refuseAfterClose(cache, 'data.cache', () => state.closed),
+    sessions: refuseAfterClose(sessions, 'data.sessions', () => state.closed),
+    blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)
     },
     async transaction(fn, config) {
       guard('data.transaction')
+      if (typeof fn !== 'function')
+        throw new ValidationError('data.transaction', [
+          { path: 'fn', message: 'must be a function (tx) => Promise' },
+        ])
+      if (config !== undefined) validate(transactionOptionsSchema, config, 'data.transaction')
       try {
         return await runTransaction((context) => fn(scopeOf(context)), config)
       } catch (error) {

@@ -1,4 +1,8 @@
+import { clip } from './util/clip.js'
 import { redactSecrets } from './util/redact-secrets.js'
+
+/** Longest message an error carries; the rest is cut (inputs are echoed clipped anyway). */
+const MAX_MESSAGE_LENGTH = 2_000
 
 /**
  * Every error code this library throws. Codes are stable: match on `error.code`,
@@ -74,7 +78,10 @@ export class StratumError extends Error {
   readonly details: Readonly<Record<string, unknown>>
 
   constructor(code: StratumErrorCode, message: string, options: StratumErrorOptions = {}) {
-    super(redactSecrets(message), options.cause === undefined ? {} : { cause: options.cause })
+    super(
+      clip(redactSecrets(message), MAX_MESSAGE_LENGTH),
+      options.cause === undefined ? {} : { cause: options.cause },
+    )
     this.code = code
     this.details = options.details ?? {}
   }

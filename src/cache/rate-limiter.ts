@@ -1,4 +1,4 @@
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
 import type { CacheDriver } from './cache-driver.js'
 import { memoryDriver } from './memory-driver.js'
 
@@ -51,19 +51,23 @@ export function createRateLimiter(driver: CacheDriver, prefix: string): RateLimi
         'Rate-limit keys must be 1 to 512 characters without spaces',
       )
     }
+    if (typeof options !== 'object' || options === null)
+      throw new ValidationError('rateLimit', [
+        { path: 'options', message: 'is required: { limit, periodMs } (burst and cost optional)' },
+      ])
     const cost = options.cost ?? 1
     const burst = options.burst ?? options.limit
-    if (
-      !positive(options.limit) ||
-      !positive(options.periodMs) ||
-      !positive(burst) ||
-      !positive(cost)
-    ) {
-      throw new StratumError(
-        'VALIDATION',
-        'rateLimit: limit, periodMs, burst and cost must be positive numbers',
-      )
-    }
+    const issues = (
+      [
+        ['limit', options.limit],
+        ['periodMs', options.periodMs],
+        ['burst', burst],
+        ['cost', cost],
+      ] as const
+    )
+      .filter(([, value]) => !positive(value))
+      .map(([path]) => ({ path, message: 'must be a positive number' }))
+    if (issues.length > 0) throw new ValidationError('rateLimit', issues)
     const interval = options.periodMs / options.limit
     const tolerance = interval * burst
     const full = `${prefix}rl:${key}`

@@ -2,6 +2,17 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { CacheDriver } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
 
+/** Most keys one command is given (see perSlot). */
+const MAX_KEYS_PER_COMMAND = 1000
+
+function chunked(keys: string[]): string[][] {
+  if (keys.length <= MAX_KEYS_PER_COMMAND) return [keys]
+  const out: string[][] = []
+  for (let i = 0; i < keys.length; i += MAX_KEYS_PER_COMMAND)
+    out.push(keys.slice(i, i + MAX_KEYS_PER_COMMAND))
+  return out
+}
+
 /** How the Redis driver connects. */
 export interface RedisDriverOptions {
   /** `redis://` or `rediss://` URL; ignored when `client` is given. */
@@ -209,10 +220,16 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   // Kept a plain boolean: narrowing `client` by it would drop the scripted commands' types.
   const cluster: boolean = (client as unknown) instanceof Cluster
   /** Runs `fn` once per group of `keys` that share a slot (once for all of them on one server). */
+  // Groups of at most MAX_KEYS_PER_COMMAND: a command's keys are spread into one call's
+  // arguments, and a write of a million rows invalidates a million keys.
   const perSlot = async (keys: readonly string[], fn: (group: string[]) => Promise<number>) => {
-    if (!cluster) return fn([...keys])
-    const counts = await Promise.all(bySlot(keys).map(fn))
-    return counts.reduce((a, b) => a + b, 0)
+    const groups = (cluster ? bySlot(keys) : [[...keys]]).flatMap((group) => chunked(group))
+    let total = 0
+    for (let i = 0; i < groups.length; i += 16) {
+      const counts = await Promise.all(groups.slice(i, i + 16).map(fn))
+      for (const count of counts) total += count
+    }
+    return total
   }
   // Without a listener ioredis reports connection errors as unhandled 'error' events.
   client.on('error', () => {})

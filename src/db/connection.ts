@@ -25,6 +25,12 @@ export type StratumTransaction = PgTransaction<
   ExtractTablesWithRelations<CoreSchema>
 >
 
+/** What `BEGIN` is given: isolation level and access mode, validated before it is sent. */
+export interface DrizzleTransactionConfig {
+  isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
+  accessMode?: 'read only' | 'read write'
+}
+
 /** Either the database or a transaction: what repositories run their queries on. */
 export type Executor = StratumDatabase | StratumTransaction
 
@@ -60,6 +66,15 @@ export interface CopySession {
 export interface DatabaseConnection {
   readonly kind: 'pglite' | 'postgres'
   readonly db: StratumDatabase
+  /**
+   * Runs `fn` in a Drizzle transaction on a session of its own: COMMIT when it resolves,
+   * ROLLBACK when it throws (and then its error, never the ROLLBACK's). The session goes
+   * back to the pool whatever happens, and is dropped when its connection broke.
+   */
+  transaction<T>(
+    fn: (tx: StratumTransaction) => Promise<T>,
+    config?: DrizzleTransactionConfig,
+  ): Promise<T>
   /** Runs `fn` on one session while holding the migration lock (advisory lock or mutex). */
   withMigrationLock<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
   /**

@@ -20,6 +20,42 @@ const NETWORK_CODES = new Set([
   'EPIPE',
 ])
 
+/**
+ * Messages of connections that broke or never opened (pg has no code for these). A lost
+ * connection is UNAVAILABLE, retriable, however the driver words it.
+ */
+const CONNECTION_LOST =
+  /Connection terminated|not queryable|Client was closed|Connection ended|connection timeout|timeout exceeded when trying to connect|terminating connection/i
+
+/** Network errors and SQLSTATEs that mean the connection broke after it was open. */
+const LOST_MID_CALL = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'])
+
+/**
+ * Whether `error` is a connection that broke while a call was in flight (as opposed to
+ * one that could not be opened): a write sent on it may or may not have committed.
+ * @internal
+ */
+export function isLostMidCall(error: unknown): boolean {
+  const driver = findDriverError(error)
+  if (driver?.code) return LOST_MID_CALL.has(driver.code)
+  const message = error instanceof Error ? error.message : ''
+  return /Connection terminated unexpectedly|not queryable|Connection ended/i.test(message)
+}
+
+/**
+ * Takes the SQL text, parameters and values off a driver error before it becomes a
+ * `cause`: PGlite puts `query` and `params` on its errors, and the server's `detail` of a
+ * unique violation repeats the value (`Key (lower(email))=(ada@example.com)`), so a logger
+ * printing the cause would print a user's email. They stay readable as properties, just not enumerated (printed).
+ */
+function withoutQuery<T>(error: T): T {
+  if (typeof error !== 'object' || error === null) return error
+  for (const field of ['query', 'params', 'queryOptions', 'detail', 'internalQuery']) {
+    if (Object.hasOwn(error, field)) Object.defineProperty(error, field, { enumerable: false })
+  }
+  return error
+}
+
 /** Finds the driver error (with a SQLSTATE or a network code) inside wrapper errors. */
 function findDriverError(error: unknown): PgLikeError | undefined {
   let current: unknown = error
@@ -73,6 +109,9 @@ function describe(code: StratumErrorCode, driver: PgLikeError, operation: string
   const where = driver.table ? ` on ${driver.table}` : ''
   switch (code) {
     case 'CONFLICT':
+      // A primary key conflict is how a retried create with a client-chosen id shows up.
+      if (driver.constraint?.endsWith('_pkey'))
+        return `${operation}: a row with this id already exists${where} (constraint ${driver.constraint}); a retry of a create that succeeded can read it by id`
       return `${operation}: a row with the same unique value already exists${where} (constraint ${driver.constraint ?? 'unknown'})`
     case 'NOT_FOUND':
       return `${operation}: a referenced row does not exist${where} (constraint ${driver.constraint ?? 'unknown'})`
@@ -94,17 +133,17 @@ export function mapDatabaseError(error: unknown, operation: string): StratumErro
   const ours = findStratumError(error)
   if (ours) return ours
   const driver = findDriverError(error)
-  const cause = driver ?? error
+  // Drizzle's wrapper carries the SQL and parameters in its message: never the cause.
+  const cause = withoutQuery(driver ?? safeCause(innermost(error)))
   if (!driver?.code) {
-    const message = error instanceof Error ? error.message : String(error)
-    if (
-      /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
-        message,
-      )
-    ) {
+    const message = firstLine(error instanceof Error ? error.message : String(error))
+    const lost = [error, cause].find(
+      (e) => e instanceof Error && CONNECTION_LOST.test(e.message),
+    ) as Error | undefined
+    if (lost) {
       return new StratumError(
         'UNAVAILABLE',
-        `${operation}: the database is unreachable (${message})`,
+        `${operation}: the database is unreachable (${firstLine(lost.message)})`,
         { cause },
       )
     }
@@ -129,10 +168,53 @@ export function mapDatabaseError(error: unknown, operation: string): StratumErro
   })
 }
 
+/** A Drizzle "Failed query" error with no driver error inside is replaced by its first line. */
+function safeCause(error: unknown): unknown {
+  if (error instanceof Error && error.message.startsWith('Failed query:'))
+    return new Error(firstLine(error.message))
+  return error
+}
+
+/** The error a wrapper (Drizzle's "Failed query") was made from, or `error` itself. */
+function innermost(error: unknown): unknown {
+  let current = error
+  for (let depth = 0; depth < 5; depth++) {
+    const next = (current as { cause?: unknown } | null)?.cause
+    if (!(next instanceof Error)) return current
+    current = next
+  }
+  return current
+}
+
 function firstLine(message: string): string {
   // Drizzle puts the SQL and its parameters after the first line ("Failed query: ...").
   const line = message.split('\n')[0] ?? message
   return line.startsWith('Failed query:') ? 'query failed' : line
+}
+
+/**
+ * Whether a write that failed with `UNAVAILABLE` may still have committed: `'unknown'`
+ * when the connection broke while the write (or its COMMIT) was on the wire, so retry it
+ * only if it is idempotent (a client-chosen id makes it so); `'not-applied'` when it
+ * certainly did not commit (the connection never opened, or broke inside a transaction
+ * before COMMIT, which the server then rolls back).
+ */
+export type WriteOutcome = 'unknown' | 'not-applied'
+
+/**
+ * `error` with `details.outcome` set, when it is `UNAVAILABLE` and has none yet.
+ * @internal
+ */
+export function withOutcome(error: StratumError, outcome: WriteOutcome): StratumError {
+  if (error.code !== 'UNAVAILABLE' || error.details.outcome !== undefined) return error
+  const said =
+    outcome === 'unknown'
+      ? ' (the write may or may not have committed: retry only if it is idempotent)'
+      : ' (nothing was written)'
+  return new StratumError(error.code, error.message + said, {
+    cause: error.cause,
+    details: { ...error.details, outcome },
+  })
 }
 
 /**
@@ -143,7 +225,18 @@ function firstLine(message: string): string {
 export function mapIfDatabaseError(error: unknown, operation: string): unknown {
   const ours = findStratumError(error)
   if (ours) return ours
-  const driver = findDriverError(error)
-  const fromDrizzle = error instanceof Error && error.message.startsWith('Failed query:')
-  return driver?.code || fromDrizzle ? mapDatabaseError(error, operation) : error
+  return isDatabaseError(error) ? mapDatabaseError(error, operation) : error
+}
+
+/**
+ * Whether `error` came from the database driver or Drizzle (a SQLSTATE or network code, a
+ * "Failed query", a lost connection) rather than from the caller's own code.
+ * @internal
+ */
+export function isDatabaseError(error: unknown): boolean {
+  if (findDriverError(error)?.code) return true
+  return (
+    error instanceof Error &&
+    (error.message.startsWith('Failed query:') || CONNECTION_LOST.test(error.message))
+  )
 }

@@ -8,6 +8,7 @@ import {
   RAW_TEXT_TYPE_OIDS,
   type SqlSession,
   type StratumDatabase,
+  type StratumTransaction,
 } from './connection.js'
 import { lockDirectory } from './directory-lock.js'
 import { instrument, type QueryObserver } from './query-observer.js'
@@ -104,6 +105,8 @@ export async function openPGlite(options: PGliteConnectionOptions): Promise<Data
           },
         }),
       ),
+    transaction: (fn, config) =>
+      connection.db.transaction((tx) => fn(tx as StratumTransaction), config),
     withMigrationLock: (fn) => migrationMutex.runExclusive(() => fn(sessionOf(pglite))),
     dumpDataDir: () => pglite.dumpDataDir('gzip'),
     // PGlite has no server-side statement cache to name; the name is for the server driver.

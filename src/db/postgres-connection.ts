@@ -4,14 +4,21 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, StratumError } from '../errors.js'
 import * as schema from '../schema/index.js'
 import {
   type DatabaseConnection,
   RAW_TEXT_TYPE_OIDS,
   type SqlSession,
   type StratumDatabase,
+  type StratumTransaction,
 } from './connection.js'
+import {
+  isDatabaseError,
+  isLostMidCall,
+  mapDatabaseError,
+  withOutcome,
+} from './map-database-error.js'
 import { instrument, type QueryObserver } from './query-observer.js'
 import { guardClient } from './transaction-context.js'
 
@@ -71,6 +78,33 @@ const preparedTypes = {
 /** Clients whose ROLLBACK failed: their session state is unknown, so the pool drops them. */
 const brokenClients = new WeakSet<pg.PoolClient>()
 
+const listenedClients = new WeakSet<pg.ClientBase>()
+const ignoreClientError = (error: Error) => void error
+
+/**
+ * Gives `client` an 'error' listener for its whole life. pg emits 'error' on a client
+ * whose server connection ends (a terminated backend, a restart, a failover); the pool
+ * listens only while a client is idle, so on a checked-out client (a transaction between
+ * two queries) the event had no listener and crashed the process. The query in flight
+ * still fails, and the pool drops the client when it comes back.
+ * @internal
+ */
+export function keepErrorsHandled(client: pg.ClientBase): void {
+  if (listenedClients.has(client)) return
+  listenedClients.add(client)
+  client.on('error', ignoreClientError)
+}
+
+/** A client from `pool`, with {@link keepErrorsHandled}. */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect()
+  keepErrorsHandled(client)
+  return client
+}
+
+/** Drizzle on one checked-out client (made once per client, which the pool reuses). */
+const drizzleOnClient = new WeakMap<pg.PoolClient, StratumDatabase>()
+
 /** Runs `fn` between `begin` (BEGIN plus any settings) and COMMIT; ROLLBACK on error. */
 async function inTransaction<T>(
   client: pg.PoolClient,
@@ -94,7 +128,7 @@ async function onPooledTransaction<T>(
   begin: string,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect()
+  const client = await checkout(pool)
   try {
     return await inTransaction(client, begin, () => fn(client))
   } finally {
@@ -160,6 +194,7 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         : {}),
     })
   pool.on('error', options.onIdleError)
+  if (owned) pool.on('connect', keepErrorsHandled)
   // pool.query is timed where it is called; it runs on a client with a callback, which the
   // client's wrapper passes through untimed, so each query counts once. Checked-out
   // clients (transactions, sessions) are timed on their own calls.
@@ -186,7 +221,7 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
       ),
     async withMigrationLock(fn) {
       if (!namedStatements) throw sessionWorkNeedsDirectUrl()
-      const client = await pool.connect()
+      const client = await checkout(pool)
       try {
         // DDL in migrations may run long: no statement timeout on this session.
         await client.query('SET statement_timeout = 0')
@@ -196,6 +231,46 @@ export function openPostgres(options: PostgresConnectionOptions): DatabaseConnec
         // Destroying the session releases the advisory lock server-side even if an unlock
         // would fail, and keeps the changed statement_timeout out of the pool.
         client.release(true)
+      }
+    },
+    async transaction(fn, config) {
+      // Drizzle's own pool transaction sends BEGIN before the code that releases the
+      // client (a failed BEGIN kept it forever) and lets a failed ROLLBACK replace the
+      // error that caused it; here the client is always released, dropped when broken.
+      const client = await checkout(pool)
+      let db = drizzleOnClient.get(client)
+      if (!db) {
+        db = drizzle({ client, schema }) as unknown as StratumDatabase
+        drizzleOnClient.set(client, db)
+      }
+      let failure: { error: unknown } | undefined
+      let began = false
+      let broken = false
+      try {
+        return await db.transaction(async (tx) => {
+          began = true
+          try {
+            return await fn(tx as StratumTransaction)
+          } catch (error) {
+            failure = { error }
+            throw error
+          }
+        }, config)
+      } catch (error) {
+        broken = !(client as unknown as { _queryable?: boolean })._queryable
+        // The transaction's own error, not the ROLLBACK's that followed it.
+        if (failure && error !== failure.error) broken = true
+        const cause = failure ? failure.error : error
+        // Lost before COMMIT: the server rolls back. Lost during COMMIT: nobody knows.
+        const outcome = began && !failure && isLostMidCall(error) ? 'unknown' : 'not-applied'
+        if (cause instanceof StratumError) throw withOutcome(cause, outcome)
+        // Only a lost connection is mapped here; any other error goes up as it came, for
+        // the caller to map (and to read its SQLSTATE, as the 42P10 retry does).
+        const mapped = isDatabaseError(cause) ? mapDatabaseError(cause, 'transaction') : undefined
+        if (mapped?.code === 'UNAVAILABLE') throw withOutcome(mapped, outcome)
+        throw cause
+      } finally {
+        client.release(broken)
       }
     },
     queryPrepared: (name, text, params) =>

@@ -23,6 +23,9 @@ export async function withClient<T>(
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client({ connectionString: url })
+  // A server that ends the connection mid-call emits 'error' on the client: handled, so
+  // the call fails instead of the process.
+  client.on('error', () => {})
   await client.connect()
   try {
     return await fn(client)

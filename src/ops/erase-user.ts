@@ -16,6 +16,7 @@ import { chatVectors } from '../schema/chat-vectors.js'
 import { chats } from '../schema/chats.js'
 import { users } from '../schema/users.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import { appendAll } from '../util/append-all.js'
 
 /** What `data.users.erase()` removed. */
 export interface ErasureReport {
@@ -99,7 +100,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       throw new Error(
         `could not delete ${result.errors.length} blob(s) of the user: ${result.errors[0]!.message}`,
       )
-    blobs.push(...keys)
+    appendAll(blobs, keys)
   }
   return {
     userId,

@@ -101,7 +101,7 @@ export class CascadeGraph {
         const childIds = rows.map((r) => r.key).filter((id) => !seen.has(`${edge.childName}:${id}`))
         for (const id of childIds) seen.add(`${edge.childName}:${id}`)
         if (this.#cached.has(edge.childName))
-          keys.push(...childIds.map((id) => entityKey(edge.childName, id)))
+          for (const id of childIds) keys.push(entityKey(edge.childName, id))
         if (edge.action === 'cascade' && this.#reaches.has(edge.childName) && childIds.length > 0)
           queue.push([edge.childName, childIds])
       }

@@ -16,6 +16,8 @@ import {
   type SQL,
 } from 'drizzle-orm'
 import { ValidationError } from '../errors.js'
+import { textProblem } from '../schema/json-value.js'
+import { clip } from '../util/clip.js'
 
 /** Comparison operators for one column in a `where` filter. */
 export interface FilterOperators<V> {
@@ -59,15 +61,54 @@ const OPERATORS = new Set([
   'ilike',
 ])
 
-function isOperatorObject(value: unknown): value is FilterOperators<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !ArrayBuffer.isView(value) &&
-    Object.getPrototypeOf(value) === Object.prototype
-  )
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const DESCRIBED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  bigint: 'a bigint',
+  date: 'a Date',
+  buffer: 'a Buffer',
+  array: 'an array',
+}
+
+/**
+ * Why `value` cannot be compared with `column`, or undefined when it can: the value must
+ * have the JavaScript type the column maps to (a Date for a timestamp, a string for text),
+ * since the query builder would otherwise fail inside its own code.
+ */
+function valueProblem(column: Column, value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    const problem = textProblem(value)
+    if (problem) return problem
+  }
+  const expected = column.dataType as string
+  const actual =
+    value instanceof Date
+      ? 'date'
+      : Buffer.isBuffer(value)
+        ? 'buffer'
+        : Array.isArray(value)
+          ? 'array'
+          : typeof value
+  if (expected === 'json' || expected === 'custom') {
+    return actual === 'function' || actual === 'symbol' || actual === 'undefined'
+      ? 'must be a JSON value'
+      : undefined
+  }
+  if (expected === 'number' && actual === 'number') {
+    return Number.isFinite(value) ? undefined : 'must be a finite number'
+  }
+  if (expected === 'date' && actual === 'date') {
+    return Number.isNaN((value as Date).getTime()) ? 'must be a valid Date' : undefined
+  }
+  if (actual === expected) return undefined
+  return `must be ${DESCRIBED[expected] ?? `a value of the column's type (${expected})`}`
 }
 
 /**
@@ -79,27 +120,33 @@ export function compileWhere(
   where: Record<string, unknown> | undefined,
   context: string,
 ): SQL | undefined {
-  if (!where) return undefined
+  if (where === undefined) return undefined
+  if (!isPlainObject(where))
+    throw new ValidationError(context, [
+      { path: 'where', message: 'must be an object of column conditions' },
+    ])
   const conditions: SQL[] = []
   for (const [key, value] of Object.entries(where)) {
     if (value === undefined) continue
     const column = Object.hasOwn(columns, key) ? columns[key] : undefined
     if (!column)
       throw new ValidationError(context, [
-        { path: `where.${key}`, message: 'is not a column of this table' },
+        { path: `where.${clip(key)}`, message: 'is not a column of this table' },
       ])
     if (value === null) {
       conditions.push(isNull(column))
       continue
     }
-    if (!isOperatorObject(value)) {
+    if (!isPlainObject(value)) {
+      const problem = valueProblem(column, value)
+      if (problem) throw new ValidationError(context, [{ path: `where.${key}`, message: problem }])
       conditions.push(eq(column, value))
       continue
     }
     for (const [op, operand] of Object.entries(value)) {
       if (!OPERATORS.has(op)) {
         throw new ValidationError(context, [
-          { path: `where.${key}.${op}`, message: 'is not a filter operator' },
+          { path: `where.${key}.${clip(op)}`, message: 'is not a filter operator' },
         ])
       }
       if (operand === undefined) continue
@@ -118,6 +165,23 @@ function compileOperator(
 ): SQL {
   const fail = (message: string): never => {
     throw new ValidationError(context, [{ path, message }])
+  }
+  if (op === 'like' || op === 'ilike') {
+    if (column.dataType !== 'string') return fail('works on text columns only')
+    if (typeof operand !== 'string') return fail('must be a string pattern')
+    const problem = textProblem(operand)
+    if (problem) return fail(problem)
+  } else if (op !== 'isNull' && operand !== null) {
+    const values =
+      op === 'in' || op === 'notIn'
+        ? Array.isArray(operand) && operand.length <= 10_000
+          ? operand
+          : []
+        : [operand]
+    for (const [index, value] of values.entries()) {
+      const problem = valueProblem(column, value)
+      if (problem) fail(op === 'in' || op === 'notIn' ? `[${index}] ${problem}` : problem)
+    }
   }
   switch (op) {
     case 'eq':

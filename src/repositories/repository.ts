@@ -5,6 +5,8 @@ import type { ValueCodec } from '../cache/value-codec.js'
 import type { Executor } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
+import { appendAll } from '../util/append-all.js'
+import { clip } from '../util/clip.js'
 import { entityKey } from './cache-keys.js'
 import { compileWhere, type Where } from './filters.js'
 import {
@@ -16,6 +18,7 @@ import {
   type SortDirection,
 } from './keyset.js'
 import { PreparedRowQuery } from './prepared-row-query.js'
+import { type IdCheck, idCheckFor } from './primary-key.js'
 import type { RepositoryContext } from './repository-context.js'
 import { pageCodec, type RowCodec, rowCodec } from './row-codec.js'
 import { runOperation, runRead } from './run-operation.js'
@@ -99,6 +102,7 @@ export class Repository<T extends PgTable> {
   protected readonly definition: TableDefinition<T>
   readonly #prepared = new Map<string, PreparedRowQuery<RowOf<T>>>()
   readonly #rowCodec: RowCodec | undefined
+  readonly #idCheck: IdCheck
   /** The cache encoding of this table's list pages, when its columns allow one. @internal */
   protected readonly pageCodec: ValueCodec | undefined
 
@@ -107,6 +111,7 @@ export class Repository<T extends PgTable> {
     this.context = context
     this.definition = definition
     this.#rowCodec = rowCodec(definition.name, definition.columns)
+    this.#idCheck = idCheckFor(definition.primaryKey.column)
     this.pageCodec = this.#rowCodec && (pageCodec(this.#rowCodec) as ValueCodec)
     if (this.#rowCodec) context.cache?.registerCodec(this.#rowCodec as ValueCodec)
     if (this.pageCodec) context.cache?.registerCodec(this.pageCodec)
@@ -123,6 +128,19 @@ export class Repository<T extends PgTable> {
    */
   protected async run<R>(operation: string, fn: (executor: Executor) => Promise<R>): Promise<R> {
     return runOperation(this.context, `${this.definition.name}.${operation}`, fn)
+  }
+
+  /**
+   * A `VALIDATION` error when `id` cannot be this table's primary key, else undefined.
+   * @internal
+   */
+  protected badId(id: unknown, operation: string): ValidationError | undefined {
+    const problem = this.#idCheck(id)
+    return problem === undefined
+      ? undefined
+      : new ValidationError(`${this.definition.name}.${operation}`, [
+          { path: 'id', message: problem },
+        ])
   }
 
   /** @internal */
@@ -142,6 +160,8 @@ export class Repository<T extends PgTable> {
    * (no LIMIT: the key matches at most one row, and a literal-free plan stays generic).
    */
   findById(id: IdOf<T>, options?: ReadOptions): Promise<RowOf<T> | null> {
+    const bad = this.badId(id, 'findById')
+    if (bad) return Promise.reject(bad)
     if (options !== undefined)
       return this.withConsistency(options, 'findById', () => this.findById(id))
     // Inline closures only: this is the hottest path, and a named one costs a
@@ -492,7 +512,7 @@ export class Repository<T extends PgTable> {
             .insert(this.table as PgTable)
             .values(values.slice(i, i + batchSize))
             .returning()
-          out.push(...(rows as RowOf<T>[]))
+          appendAll(out, rows as RowOf<T>[])
         }
         await this.written(out, tx)
         return out
@@ -502,6 +522,8 @@ export class Repository<T extends PgTable> {
 
   /** Applies a validated partial update; returns the new row or throws `NOT_FOUND`. */
   async update(id: IdOf<T>, patch: Partial<InsertOf<T>>): Promise<RowOf<T>> {
+    const bad = this.badId(id, 'update')
+    if (bad) throw bad
     const values = validate(
       this.definition.updateSchema,
       patch,
@@ -563,6 +585,8 @@ export class Repository<T extends PgTable> {
 
   /** Deletes the row with this primary key; returns whether a row was deleted. */
   async delete(id: IdOf<T>): Promise<boolean> {
+    const bad = this.badId(id, 'delete')
+    if (bad) throw bad
     return this.run('delete', () =>
       this.context.transaction(async (tx) => {
         const cascaded = [
@@ -603,6 +627,16 @@ export class Repository<T extends PgTable> {
   protected ordering(orderBy: OrderBy<RowOf<T>> | undefined): KeysetColumn[] {
     const context = `${this.definition.name}.order`
     const ordering: KeysetColumn[] = []
+    if (
+      orderBy !== undefined &&
+      (typeof orderBy !== 'object' || orderBy === null || Array.isArray(orderBy))
+    )
+      throw new ValidationError(context, [
+        {
+          path: 'orderBy',
+          message: "must be an object of columns and directions, e.g. { createdAt: 'desc' }",
+        },
+      ])
     for (const [key, direction] of Object.entries(orderBy ?? {})) {
       if (direction === undefined) continue
       const column = Object.hasOwn(this.definition.columns, key)
@@ -610,7 +644,7 @@ export class Repository<T extends PgTable> {
         : undefined
       if (!column)
         throw new ValidationError(context, [
-          { path: `orderBy.${key}`, message: 'is not a column of this table' },
+          { path: `orderBy.${clip(key)}`, message: 'is not a column of this table' },
         ])
       if (direction !== 'asc' && direction !== 'desc') {
         throw new ValidationError(context, [

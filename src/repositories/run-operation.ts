@@ -1,5 +1,5 @@
 import type { DatabaseConnection, Executor } from '../db/connection.js'
-import { mapDatabaseError } from '../db/map-database-error.js'
+import { isLostMidCall, mapDatabaseError, withOutcome } from '../db/map-database-error.js'
 import type { RepositoryContext } from './repository-context.js'
 
 /**
@@ -18,7 +18,10 @@ export async function runOperation<R>(
   try {
     return await fn(context.executor)
   } catch (error) {
-    throw mapDatabaseError(error, name)
+    const mapped = mapDatabaseError(error, name)
+    // Inside a transaction the transaction decides (see DatabaseConnection.transaction).
+    if (context.inTransaction) return Promise.reject(mapped)
+    throw withOutcome(mapped, isLostMidCall(error) ? 'unknown' : 'not-applied')
   }
 }
 

@@ -1,8 +1,8 @@
-import { getTableColumns, getTableName } from 'drizzle-orm'
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import { getTableColumns, getTableName, is } from 'drizzle-orm'
+import { type PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createUpdateSchema } from 'drizzle-zod'
 import type { z } from 'zod'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ValidationError } from '../errors.js'
 
 /** A row of table `T` as read. */
 export type RowOf<T extends PgTable> = T['$inferSelect']
@@ -46,6 +46,10 @@ export function defineTable<T extends PgTable>(
   table: T,
   schemas: TableSchemas = {},
 ): TableDefinition<T> {
+  if (!is(table, PgTable))
+    throw new ValidationError('repository', [
+      { path: 'table', message: 'must be a Drizzle table made with pgTable()' },
+    ])
   const columns = getTableColumns(table) as Record<string, PgColumn>
   const name = getTableName(table)
   const keys = Object.entries(columns).filter(([, column]) => column.primary)

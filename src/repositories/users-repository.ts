@@ -5,7 +5,7 @@ import type { ErasureReport } from '../ops/erase-user.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import { emailField, uuidField } from '../schema/fields.js'
-import { type User, users } from '../schema/users.js'
+import { type NewUser, type User, users } from '../schema/users.js'
 import {
   chatEntityKey,
   chatsOfUserKey,
@@ -13,7 +13,7 @@ import {
   messageEntityKey,
   messagesOfChatKey,
 } from './cache-keys.js'
-import { type ReadOptions, Repository } from './repository.js'
+import { type ReadOptions, Repository, type UpsertOptions } from './repository.js'
 import { validate } from './validate.js'
 
 /**
@@ -83,6 +83,46 @@ export class UsersRepository extends Repository<typeof users> {
     if (row?.email === normalized) return row
     await cache.invalidate([pointer])
     return read()
+  }
+
+  /**
+   * Like {@link Repository.upsert}; `target: ['email']` resolves conflicts on the email in
+   * any case (the unique index is on `lower(email)`, which `ON CONFLICT` cannot name as a
+   * column): the row with that email is updated, or a new one inserted, in one transaction.
+   */
+  override async upsert(input: NewUser, options: UpsertOptions<User> = {}): Promise<User> {
+    const target = options.target
+    if (!(Array.isArray(target) && target.length === 1 && target[0] === 'email'))
+      return super.upsert(input, options)
+    const values = validate(this.definition.insertSchema, input, 'users.upsert') as NewUser
+    const { id: _id, email, ...changes } = values
+    const set = Object.keys(changes).length > 0 ? changes : { email }
+    return this.run('upsert', () =>
+      this.context.transaction(async (tx) => {
+        // A concurrent insert of the same email makes the insert do nothing and the next
+        // update find the row; an id that another user's row holds never resolves.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const updated = await tx.executor
+            .update(users)
+            .set(set)
+            .where(eq(sql`lower(${users.email})`, email))
+            .returning()
+          const inserted =
+            updated.length > 0
+              ? updated
+              : await tx.executor.insert(users).values(values).onConflictDoNothing().returning()
+          if (inserted[0]) {
+            await this.written(inserted, tx)
+            return inserted[0]
+          }
+        }
+        throw new StratumError(
+          'CONFLICT',
+          'users.upsert: the id given already belongs to a user with another email',
+          { details: { table: 'users', constraint: 'users_pkey' } },
+        )
+      }),
+    )
   }
 
   protected override cacheKeysOf(row: User): string[] {

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { ValidationError } from '../errors.js'
+import { clip } from '../util/clip.js'
 
 /**
  * Parses `input` with `schema`; on failure throws `VALIDATION` listing each field path.
@@ -28,7 +29,7 @@ export function validate<S extends z.ZodType>(
  */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${clip(String(p))}`))
     .join('')
     .replace(/^\./, '')
 }
@@ -59,7 +60,9 @@ export function validateEach<S extends z.ZodType>(
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
-  return issue.code === 'unrecognized_keys'
-    ? `unknown field(s) ${issue.keys.join(', ')}`
-    : issue.message
+  if (issue.code !== 'unrecognized_keys') return issue.message
+  const shown = issue.keys.slice(0, 5).map((key) => clip(key))
+  const more =
+    issue.keys.length > shown.length ? ` and ${issue.keys.length - shown.length} more` : ''
+  return `unknown field(s) ${shown.join(', ')}${more}`
 }

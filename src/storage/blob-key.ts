@@ -1,4 +1,5 @@
 import { StratumError } from '../errors.js'
+import { clip } from '../util/clip.js'
 
 /** Longest key S3 accepts, in UTF-8 bytes; every driver uses the same limit. */
 export const MAX_BLOB_KEY_BYTES = 1024
@@ -9,9 +10,17 @@ export const MAX_BLOB_KEY_BYTES = 1024
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 function invalid(key: string, why: string): StratumError {
-  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)
+  const shown = JSON.stringify(clip(key, 80))
   return new StratumError('INVALID_KEY', `Blob key ${shown} ${why}`, {
     details: { reason: why },
+  })
+}
+
+// Never String(value): an object without a prototype has no toString and would throw.
+function notAString(what: string, value: unknown): StratumError {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+  return new StratumError('INVALID_KEY', `${what} must be a string (got ${type})`, {
+    details: { reason: 'is not a string' },
   })
 }
 
@@ -44,7 +53,7 @@ function unsafeReason(key: string, allowTrailingSlash: boolean): string | undefi
  * @internal
  */
 export function assertBlobKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw invalid(String(key), 'is not a string')
+  if (typeof key !== 'string') throw notAString('Blob key', key)
   const reason = unsafeReason(key, false)
   if (reason) throw invalid(key, reason)
 }
@@ -55,7 +64,7 @@ export function assertBlobKey(key: unknown): asserts key is string {
  * @internal
  */
 export function assertBlobPrefix(prefix: unknown): asserts prefix is string {
-  if (typeof prefix !== 'string') throw invalid(String(prefix), 'is not a string')
+  if (typeof prefix !== 'string') throw notAString('Blob key prefix', prefix)
   if (prefix === '') return
   const reason = unsafeReason(prefix, true)
   if (reason) throw invalid(prefix, `(a prefix) ${reason}`)

@@ -128,7 +128,14 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
   let realObjects: Promise<string> | undefined
 
   const objectPath = (key: string) => join(objectsDir, ...segmentsOf(key))
-  const metaPath = (key: string) => `${join(metaDir, ...segmentsOf(key))}.json`
+  // The sidecar tree mirrors the objects tree name for name, so two keys collide there only
+  // where their files would (a `.json` suffix made `k` and `k.json/c` collide).
+  const metaPath = (key: string) => join(metaDir, ...segmentsOf(key))
+  /**
+   * Where earlier releases kept a key's sidecar; still read (its etag must match the file,
+   * so the sidecar of a key named `k.json` is never taken for `k`'s), never written.
+   */
+  const legacyMetaPath = (key: string) => `${metaPath(key)}.json`
 
   const ensureRoot = async (): Promise<string> => {
     realObjects ??= (async () => {
@@ -206,7 +213,10 @@ export function fsBlobDriver(options: FsBlobDriverOptions): BlobDriver {
 
   const readSidecar = async (key: string, etag: string): Promise<Sidecar | undefined> => {
     try {
-      const sidecar = JSON.parse(await readFile(metaPath(key), 'utf8')) as Sidecar
+      const text = await readFile(metaPath(key), 'utf8').catch(() =>
+        readFile(legacyMetaPath(key), 'utf8'),
+      )
+      const sidecar = JSON.parse(text) as Sidecar
       // A sidecar written for another version of the file (a put between its two
       // renames, or a file changed behind the store's back) is ignored rather than paired
       // with the wrong bytes.

@@ -73,12 +73,47 @@ const bound = z.union([
   z.string().max(10_000),
 ])
 
-/** Validates a filter's shape (not its size: see {@link compileMetadataFilter}). */
+/**
+ * Counts a filter's conditions and depth without validating it, stopping at the first
+ * excess, so a hostile filter of 100,000 conditions is refused before the (much slower)
+ * shape check walks it.
+ */
+function filterSizeProblem(filter: unknown): string | undefined {
+  let conditions = 0
+  const stack: { node: unknown; depth: number }[] = [{ node: filter, depth: 0 }]
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!
+    if (typeof node !== 'object' || node === null) continue
+    if (depth > MAX_DEPTH) return `filters nest at most ${MAX_DEPTH} levels deep`
+    if (++conditions > MAX_CONDITIONS) return `filters have at most ${MAX_CONDITIONS} conditions`
+    const record = node as Record<string, unknown>
+    for (const key of ['and', 'or'] as const) {
+      const children = Object.hasOwn(record, key) ? record[key] : undefined
+      if (!Array.isArray(children)) continue
+      if (children.length > MAX_CONDITIONS)
+        return `filters have at most ${MAX_CONDITIONS} conditions`
+      for (const child of children) stack.push({ node: child, depth: depth + 1 })
+    }
+    if (Object.hasOwn(record, 'not')) stack.push({ node: record.not, depth: depth + 1 })
+  }
+  return undefined
+}
+
+const filterSize = z.unknown().superRefine((value, ctx) => {
+  const problem = filterSizeProblem(value)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+})
+
+/** Validates a filter's size (at most 100 conditions, 8 levels) and then its shape. */
 export const metadataFilterSchema: z.ZodType<MetadataFilter> = z.lazy(() =>
+  filterSize.pipe(metadataFilterShape),
+) as z.ZodType<MetadataFilter>
+
+const metadataFilterShape: z.ZodType<MetadataFilter> = z.lazy(() =>
   z.union([
-    z.object({ and: z.array(metadataFilterSchema).min(1) }).strict(),
-    z.object({ or: z.array(metadataFilterSchema).min(1) }).strict(),
-    z.object({ not: metadataFilterSchema }).strict(),
+    z.object({ and: z.array(metadataFilterShape).min(1) }).strict(),
+    z.object({ or: z.array(metadataFilterShape).min(1) }).strict(),
+    z.object({ not: metadataFilterShape }).strict(),
     z.object({ key: path, eq: jsonValue }).strict(),
     z.object({ key: path, in: z.array(jsonValue).min(1).max(1000) }).strict(),
     z.object({ key: path, exists: z.boolean() }).strict(),

@@ -10,6 +10,7 @@ import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { embeddingField } from '../schema/fields.js'
+import { appendAll } from '../util/append-all.js'
 import { chunkConflictKeys, otherOwnerConflict, otherOwnerQuery } from './chunk-keys.js'
 import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
 import {
@@ -454,7 +455,7 @@ export class VectorStore {
               .returning(returning)),
           )
         }
-        out.push(...inInputOrder(batch, stored))
+        appendAll(out, inInputOrder(batch, stored))
       }
       return out
     })

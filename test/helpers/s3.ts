@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3'
 import { inject } from 'vitest'
-import type { S3BlobDriverOptions } from '../../src/storage/index.js'
+import { BlobStore, type S3BlobDriverOptions, s3BlobDriver } from '../../src/storage/index.js'
+import { uniquePrefix } from '../../src/testing/contracts/index.js'
 
 /** S3 driver options for the test server of this run (s3rver, or TEST_S3_*). */
 export function testS3Options(overrides: Partial<S3BlobDriverOptions> = {}) {
@@ -28,4 +29,22 @@ export function testS3Client(): S3Client {
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
   })
+}
+
+/** A BlobStore on the test S3 server under a prefix of its own; `close` empties the prefix. */
+export function openTestS3Store(): { store: BlobStore; close(): Promise<void> } {
+  const client = testS3Client()
+  const store = new BlobStore(s3BlobDriver({ bucket: inject('s3').bucket, client }), {
+    prefix: uniquePrefix(),
+  })
+  return {
+    store,
+    async close() {
+      const keys: string[] = []
+      for await (const item of store.listAll()) keys.push(item.key)
+      await store.deleteMany(keys)
+      await store.close()
+      client.destroy()
+    },
+  }
 }

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { BlobStore, fsBlobDriver, memoryBlobDriver, s3BlobDriver } from '../../src/storage/index.js'
+import { BlobStore, fsBlobDriver, memoryBlobDriver } from '../../src/storage/index.js'
 import { blobStoreContract, uniquePrefix } from '../../src/testing/contracts/index.js'
-import { testS3Client } from '../helpers/s3.js'
+import { openTestS3Store } from '../helpers/s3.js'
 
 // The project runs the same exported suites a third-party driver would.
 const api = { afterAll, beforeAll, describe, expect, it }
@@ -33,18 +33,6 @@ blobStoreContract(api, 'fs', local, async () => {
 const isS3rver = inject('s3Description').startsWith('s3rver')
 const s3Capabilities = { signedUrls: true, verifiesSignatures: !isS3rver, atomicReplace: !isS3rver }
 
-blobStoreContract(api, `s3 (${inject('s3Description')})`, s3Capabilities, async () => {
-  const client = testS3Client()
-  const prefix = uniquePrefix()
-  const store = new BlobStore(s3BlobDriver({ bucket: inject('s3').bucket, client }), { prefix })
-  return {
-    store,
-    async close() {
-      const keys: string[] = []
-      for await (const item of store.listAll()) keys.push(item.key)
-      await store.deleteMany(keys)
-      await store.close()
-      client.destroy()
-    },
-  }
-})
+blobStoreContract(api, `s3 (${inject('s3Description')})`, s3Capabilities, async () =>
+  openTestS3Store(),
+)
