@@ -5,7 +5,9 @@
  * `EXIT` in output.ts.
  */
 import { Command, CommanderError } from 'commander'
+import { optionsFromEnv } from '../config.js'
 import { createDataLayer, type DataLayer } from '../data-layer.js'
+import { assertPersistentDatabase, loadAppConfig } from './app-config.js'
 import {
   backupCommand,
   backupsCommand,
@@ -24,6 +26,9 @@ import {
 } from './commands.js'
 import { createOutput, EXIT, type Output, reportError } from './output.js'
 
+/** `--config`, read before any command runs. */
+let configFile: string | undefined
+
 async function withDataLayer(
   json: boolean,
   run: (data: DataLayer, output: Output) => Promise<number>,
@@ -33,7 +38,9 @@ async function withDataLayer(
   const output = createOutput(json)
   let data: DataLayer | undefined
   try {
-    data = await createDataLayer.fromEnv(env)
+    const options = optionsFromEnv(env, await loadAppConfig(configFile ?? env.STRATUM_CONFIG))
+    assertPersistentDatabase(options)
+    data = await createDataLayer(options)
   } catch (error) {
     return onOpenFailure?.(error, output) ?? reportError(output, error)
   }
@@ -52,13 +59,21 @@ function program(setExit: (code: number) => void): Command {
       'Operate a stratum-data database: migrations, health, backups and restores, roles.',
     )
     .option('--json', 'print one JSON document on stdout instead of text')
+    .option(
+      '--config <file>',
+      "the app's options module (default export: createDataLayer options or a function returning them), for its extensions and migration sets; STRATUM_CONFIG also works; its options win over the environment",
+    )
     .addHelpText(
       'after',
-      '\nConfiguration: the environment variables of createDataLayer.fromEnv() (DATABASE_URL, REDIS_URL, S3_BUCKET, ...).\n' +
+      '\nConfiguration: the environment variables of createDataLayer.fromEnv() (DATABASE_URL, REDIS_URL, S3_BUCKET, ...), and --config.\n' +
+        'A database is required: DATABASE_URL, or STRATUM_DATA_DIR for the embedded one (never an in-memory database).\n' +
         'Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 health degraded, 4 health down.',
     )
     .exitOverride()
   const json = () => Boolean(root.opts().json)
+  root.hook('preAction', () => {
+    configFile = root.opts().config as string | undefined
+  })
   const action =
     <A extends unknown[]>(
       run: (data: DataLayer, output: Output, ...args: A) => Promise<number>,

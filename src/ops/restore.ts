@@ -13,6 +13,7 @@ import {
 } from '../db/server-admin.js'
 import { ConfigError, StratumError } from '../errors.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import { clip } from '../util/clip.js'
 import { redactSecrets } from '../util/redact-secrets.js'
 import {
   type BackupInfo,
@@ -123,6 +124,11 @@ async function restoreServer(
 ): Promise<Omit<RestoreResult, 'key' | 'durationMs'>> {
   const target = options.into ?? context.databaseUrl
   if (!target) throw new ConfigError('restore needs into: the URL of a new or empty database')
+  if (!isPostgresUrl(target))
+    throw new StratumError(
+      'UNSUPPORTED',
+      'restore: this is a backup of a PostgreSQL server (pg_dump); it restores into a postgres:// URL of a new or empty database, not a directory',
+    )
   const created = await ensureDatabase(target)
   try {
     const { major, existing } = await withClient(target, async (client) => {
@@ -184,6 +190,13 @@ async function restoreEmbedded(
 ): Promise<Omit<RestoreResult, 'key' | 'durationMs'>> {
   const dir = options.into
   if (!dir) throw new ConfigError('restore of a PGlite backup needs into: a new or empty directory')
+  // Checked before anything is touched: a URL would otherwise become a directory of that
+  // name, password and all.
+  if (URL_SCHEME.test(dir))
+    throw new StratumError(
+      'UNSUPPORTED',
+      `restore: this is a backup of the embedded database (a PGlite data directory); it restores into a directory, not into ${redactSecrets(clip(dir))}. To move the data to a server, open a data layer on the server and copy the rows`,
+    )
   const entries = await readdir(dir).catch(() => undefined)
   if (entries && entries.length > 0)
     throw new StratumError(
@@ -228,6 +241,12 @@ async function restoreEmbedded(
     if (entries) await mkdir(dir, { recursive: true })
     throw error
   }
+}
+
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+
+function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target)
 }
 
 /**

@@ -16,6 +16,7 @@ import type { BlobDriver, BlobListItem, BlobPage, DriverPutOptions } from './blo
 import { blobAborted } from './blob-errors.js'
 import { compareKeys } from './list-page.js'
 import { mapS3Error } from './s3-errors.js'
+import { s3RetryStrategy } from './s3-retry.js'
 
 /** Credentials for S3; without them the SDK's default chain (env, profile, role) is used. */
 export interface S3Credentials {
@@ -41,7 +42,11 @@ export interface S3BlobDriverOptions {
    * inside the object), and need `when_required`.
    */
   readonly checksums?: 'when_supported' | 'when_required'
-  /** Attempts per request, retries included (the SDK's default is 3). */
+  /**
+   * Attempts per request, the first included (default 7, with exponential backoff from
+   * 100 ms up to 2 s per wait: retries span a few seconds, enough for a short restart).
+   * Client errors are never retried. Ignored with `client`, which keeps its own strategy.
+   */
   readonly maxAttempts?: number
 }
 
@@ -131,7 +136,7 @@ export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
       ...(options.credentials ? { credentials: options.credentials } : {}),
-      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      retryStrategy: s3RetryStrategy({ maxAttempts: options.maxAttempts }),
       requestChecksumCalculation: checksums,
       responseChecksumValidation: checksums,
     })

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +24,14 @@ export interface RunningS3 extends RunningService {
   readonly s3: S3Endpoint
 }
 
+/** A throwaway s3rver, which a test may also kill and start again (same port, same objects). @internal */
+export interface LocalS3 extends RunningS3 {
+  /** Kills the server process; its objects stay on disk. */
+  halt(): Promise<void>
+  /** Starts a halted server again on the same port and directory. */
+  resume(): Promise<void>
+}
+
 /** The bucket created on a throwaway test server. */
 export const TEST_BUCKET = 'stratum-test'
 
@@ -44,7 +52,7 @@ async function answers(url: string): Promise<boolean> {
  * encrypts listing continuation tokens with DES, which OpenSSL 3 only has there).
  * @internal
  */
-export async function startLocalS3(): Promise<RunningS3> {
+export async function startLocalS3(): Promise<LocalS3> {
   let bin: string
   try {
     bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js')
@@ -53,31 +61,35 @@ export async function startLocalS3(): Promise<RunningS3> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'stratum-s3-'))
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [
-      '--openssl-legacy-provider',
-      bin,
-      '--directory',
-      dir,
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--silent',
-      '--configure-bucket',
-      TEST_BUCKET,
-    ],
-    { stdio: 'ignore' },
-  )
   const endpoint = `http://127.0.0.1:${port}`
-  const service = childService(child, dir)
-  await service.waitUntilReady(() => answers(endpoint), 15_000, 's3rver did not start')
+  const launch = async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--openssl-legacy-provider',
+        bin,
+        '--directory',
+        dir,
+        '--address',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--silent',
+        '--configure-bucket',
+        TEST_BUCKET,
+      ],
+      { stdio: 'ignore' },
+    )
+    const service = childService(child, dir)
+    await service.waitUntilReady(() => answers(endpoint), 15_000, 's3rver did not start')
+    return { child, service }
+  }
+  let running: Awaited<ReturnType<typeof launch>> | undefined = await launch()
   return {
     url: endpoint,
     source: 'local',
     description: `s3rver on ${endpoint} (npm, bucket ${TEST_BUCKET})`,
-    ...(child.pid ? { pid: child.pid } : {}),
+    ...(running.child.pid ? { pid: running.child.pid } : {}),
     s3: {
       endpoint,
       bucket: TEST_BUCKET,
@@ -87,6 +99,20 @@ export async function startLocalS3(): Promise<RunningS3> {
       forcePathStyle: true,
       checksums: 'when_required',
     },
-    stop: () => service.stop(),
+    async halt() {
+      const child = running?.child
+      running = undefined
+      if (!child || child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    },
+    async resume() {
+      running ??= await launch()
+    },
+    async stop() {
+      if (running) await running.service.stop()
+      else await rm(dir, { recursive: true, force: true })
+    },
   }
 }

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -314,6 +316,73 @@ describe('the stratum CLI, against real Postgres, Redis and S3', () => {
       expect(piped.stderr).not.toContain('MiB')
     },
   )
+
+  it('refuses to run without a database instead of opening a throwaway in-memory one', async () => {
+    const noDatabase = { ...env, DATABASE_URL: '', STRATUM_DATA_DIR: '' }
+    const migrate = await stratum(['--json', 'migrate'], noDatabase)
+    expect(migrate.code).toBe(2)
+    expect(json(migrate)).toMatchObject({
+      error: { code: 'CONFIG', message: expect.stringContaining('STRATUM_DATA_DIR') },
+    })
+    const dir = await mkdtemp(join(tmpdir(), 'stratum-cli-embedded-'))
+    try {
+      const embedded = { ...noDatabase, STRATUM_DATA_DIR: join(dir, 'db') }
+      expect((await stratum(['--json', 'migrate'], embedded)).code).toBe(0)
+      const status = await stratum(['--json', 'status'], embedded)
+      expect(status.code).toBe(0)
+      expect(json(status)).toMatchObject({ migrations: { pending: [] } })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("loads the app's options with --config, so its migration sets are seen and applied", async () => {
+    const own = await createEmptyDatabase(adminUrl)
+    databases.push(own.name)
+    const dir = await mkdtemp(join(tmpdir(), 'stratum-cli-config-'))
+    try {
+      const folder = join(dir, 'drizzle-extra')
+      await mkdir(join(folder, 'meta'), { recursive: true })
+      await writeFile(
+        join(folder, 'meta', '_journal.json'),
+        JSON.stringify({
+          version: '7',
+          dialect: 'postgresql',
+          entries: [{ idx: 0, version: '7', when: 1, tag: '0000_extra', breakpoints: true }],
+        }),
+      )
+      await writeFile(
+        join(folder, '0000_extra.sql'),
+        'CREATE TABLE cli_extra (id integer PRIMARY KEY);',
+      )
+      const config = join(dir, 'stratum.config.mjs')
+      await writeFile(
+        config,
+        `export default () => ({ migrations: { sets: [{ name: 'extra', folder: ${JSON.stringify(folder)} }] } })\n`,
+      )
+      const ownEnv = { ...env, DATABASE_URL: own.url }
+      const without = await stratum(['--json', 'migrate'], ownEnv)
+      expect(without.code).toBe(0)
+      const pending = await stratum(['--json', '--config', config, 'status'], ownEnv)
+      expect(JSON.stringify(json(pending))).toContain('0000_extra')
+      expect((await stratum(['--json', '--config', config, 'migrate'], ownEnv)).code).toBe(0)
+      const after = await stratum(['--json', 'status'], { ...ownEnv, STRATUM_CONFIG: config })
+      expect(json(after)).toMatchObject({ migrations: { pending: [] } })
+      const client = new pg.Client({ connectionString: own.url })
+      await client.connect()
+      expect((await client.query(`select to_regclass('cli_extra') as t`)).rows[0].t).toBe(
+        'cli_extra',
+      )
+      await client.end()
+      const broken = await stratum(
+        ['--json', '--config', join(dir, 'missing.mjs'), 'status'],
+        ownEnv,
+      )
+      expect(broken.code).toBe(2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 
   it('exits 2 on bad configuration, naming the variable', async () => {
     const result = await stratum(['--json', 'status'], { ...env, DATABASE_POOL_MAX: 'lots' })

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -181,6 +182,20 @@ for (const backend of [...backends, partitionedBackends.find((b) => b.server)!])
       const into =
         backend.name === 'postgres' ? databaseUrlOf(data) : join(workDir, 'restored-pglite')
       await expect(data.restore(latest!.key, { into })).rejects.toMatchObject({ code: 'CONFLICT' })
+    })
+
+    it('refuses a target of the other kind (UNSUPPORTED), creating nothing and printing no password', async () => {
+      const latest = await data.backup()
+      const secret = 'pw-never-printed'
+      const into =
+        backend.name === 'postgres'
+          ? join(workDir, 'not-a-database')
+          : `postgres://admin:${secret}@127.0.0.1:1/restored`
+      const error = await data.restore(latest!.key, { into }).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'UNSUPPORTED' })
+      expect((error as Error).message).not.toContain(secret)
+      expect(existsSync(into)).toBe(false)
+      expect(readdirSync('.').filter((name) => name.includes(secret))).toEqual([])
     })
 
     it('rejects a backup whose bytes changed (INTEGRITY) and leaves nothing behind', async () => {
