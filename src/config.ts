@@ -215,6 +215,8 @@ const cacheSchema = z
           .optional(),
         commandTimeoutMs: z.number().int().min(1).default(250),
         connectTimeoutMs: z.number().int().min(1).default(1000),
+        /** TLS for Redis: `true` (system CAs) or `{ ca, cert, key, servername, rejectUnauthorized }`. */
+        tls: tlsSchema.optional(),
       })
       .strict()
       .default({ commandTimeoutMs: 250, connectTimeoutMs: 1000 }),
@@ -625,6 +627,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: 'PEM file of the CA that signed the server certificate (turns TLS on)',
   },
   {
+    name: 'DATABASE_TLS_SERVERNAME',
+    path: ['database', 'tls', 'servername'],
+    kind: 'string',
+    description: "the name the database server's certificate must carry, if not the URL's host",
+  },
+  {
     name: 'DATABASE_TLS_REJECT_UNAUTHORIZED',
     path: ['database', 'tls', 'rejectUnauthorized'],
     kind: 'boolean',
@@ -636,6 +644,30 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['redisUrl'],
     kind: 'string',
     description: 'Redis URL for the cache; unset means the in-process LRU',
+  },
+  {
+    name: 'REDIS_TLS',
+    path: ['cache', 'redis', 'tls'],
+    kind: 'boolean',
+    description: 'connect to Redis with TLS, verifying its certificate (a rediss:// URL does too)',
+  },
+  {
+    name: 'REDIS_TLS_CA_FILE',
+    path: ['cache', 'redis', 'tls', 'ca'],
+    kind: 'file',
+    description: 'PEM file of the CA that signed the Redis server certificate (turns TLS on)',
+  },
+  {
+    name: 'REDIS_TLS_SERVERNAME',
+    path: ['cache', 'redis', 'tls', 'servername'],
+    kind: 'string',
+    description: "the name the Redis server's certificate must carry, if not the URL's host",
+  },
+  {
+    name: 'REDIS_TLS_REJECT_UNAUTHORIZED',
+    path: ['cache', 'redis', 'tls', 'rejectUnauthorized'],
+    kind: 'boolean',
+    description: 'false turns Redis certificate verification off (explicitly; the default is on)',
   },
   {
     name: 'STRATUM_CACHE_PREFIX',

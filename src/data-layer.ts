@@ -391,6 +391,7 @@ function openCache(options: ResolvedOptions): { cache: Cache; driver: CacheDrive
           ...(cache.redis.client ? { client: cache.redis.client as Redis } : {}),
           commandTimeoutMs: cache.redis.commandTimeoutMs,
           connectTimeoutMs: cache.redis.connectTimeoutMs,
+          tls: cache.redis.tls,
         })
       : memoryDriver(cache.memory)
   const front = new Cache(driver, {

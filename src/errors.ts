@@ -25,6 +25,9 @@ const MAX_MESSAGE_LENGTH = 2_000
  * - `ABORTED`: the caller's `AbortSignal` stopped the operation; nothing was written.
  * - `STORAGE`: any other blob-store error (the backend's code is in `details`).
  * - `INTEGRITY`: a backup's bytes or a restore's row counts differ from its manifest.
+ * - `TLS`: a TLS connection was refused (an untrusted certificate, a host name it is not
+ *   for, an expired one, or a server that requires or lacks TLS); `details.tls` says which
+ *   and the message what to change. Not retriable: the configuration must change.
  */
 export type StratumErrorCode =
   | 'CONFIG'
@@ -44,6 +47,7 @@ export type StratumErrorCode =
   | 'ABORTED'
   | 'STORAGE'
   | 'INTEGRITY'
+  | 'TLS'
 
 /** One failed check of a validation: where (`path`) and why (`message`). */
 export interface ValidationIssue {

@@ -137,9 +137,25 @@ describe('TLS', () => {
     )
     expect(connectionString).not.toContain('sslmode')
     expect(connectionString).toContain('application_name=x')
-    expect(tlsSettings('postgres://h/db?sslmode=require', undefined).connectionString).toContain(
-      'sslmode=require',
-    )
+  })
+
+  it('pins what sslmode means: every mode but disable and no-verify verifies (verify-full)', () => {
+    const mode = (url: string) =>
+      new URL(tlsSettings(url, undefined).connectionString).searchParams.get('sslmode')
+    for (const verifying of ['prefer', 'require', 'verify-ca', 'verify-full'])
+      expect(mode(`postgres://h/db?sslmode=${verifying}&sslrootcert=/ca.pem`), verifying).toBe(
+        'verify-full',
+      )
+    expect(mode('postgres://h/db?sslmode=disable')).toBe('disable')
+    expect(mode('postgres://h/db?sslmode=no-verify')).toBe('no-verify')
+    // Only an explicit request for libpq's meaning keeps `require` as libpq reads it.
+    expect(mode('postgres://h/db?sslmode=require&uselibpqcompat=true')).toBe('require')
+    expect(
+      new URL(
+        tlsSettings('postgres://h/db?sslmode=require&sslrootcert=/ca.pem', undefined)
+          .connectionString,
+      ).searchParams.get('sslrootcert'),
+    ).toBe('/ca.pem')
   })
 })
 

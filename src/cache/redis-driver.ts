@@ -1,4 +1,7 @@
+import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { type TlsSettings, tlsConnectionOptions } from '../util/tls-connection-options.js'
+import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
 import { newFenceToken } from './fence-token.js'
 
@@ -30,6 +33,43 @@ export interface RedisDriverOptions {
   commandTimeoutMs?: number
   /** Give up connecting after this long (default 1,000 ms). */
   connectTimeoutMs?: number
+  /**
+   * TLS for every connection (single node, Cluster nodes, Sentinel's master; the Sentinels
+   * too when their URLs are `rediss://`). `true` uses the system's CAs; an object adds a
+   * CA, a client certificate, or the name the server's certificate must carry. A
+   * `rediss://` URL turns TLS on by itself. Certificates are always verified unless
+   * `rejectUnauthorized` is explicitly false.
+   */
+  tls?: RedisTlsOptions | boolean | undefined
+}
+
+/** TLS settings of the Redis driver. */
+export type RedisTlsOptions = TlsSettings
+
+/** ioredis' `tls` setting, or undefined for none (a `rediss://` URL turns it on). */
+function redisTls(
+  tls: RedisTlsOptions | boolean | undefined,
+  urls: readonly (string | undefined)[],
+): ConnectionOptions | undefined {
+  if (tls === false) return undefined
+  if (tls === undefined && !urls.some((url) => url?.startsWith('rediss:'))) return undefined
+  return tlsConnectionOptions(typeof tls === 'object' ? tls : {})
+}
+
+/**
+ * What is wrong with a Redis connection, from its last error: where (host and port, never a
+ * password) and why (refused, timed out, a certificate), for health reports.
+ */
+function describeConnectionError(error: unknown, where: string): string {
+  const tls = tlsFailureOf(error, 'cache.redis.tls')
+  if (tls) return `TLS connection to ${where} refused: ${tls.fix}`
+  const code = (error as { code?: unknown } | undefined)?.code
+  if (code === 'ECONNREFUSED') return `connection refused at ${where}`
+  if (code === 'ETIMEDOUT' || /timed? ?out/i.test(String((error as Error | undefined)?.message)))
+    return `connecting to ${where} timed out`
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host of ${where} not found`
+  if (error instanceof Error) return `${where}: ${error.message.split('\n')[0]}`
+  return `${where}: not connected`
 }
 
 const FENCE = `local v = redis.call('GET', KEYS[1])
@@ -192,14 +232,26 @@ export function cacheClientOptions(
  */
 export function redisDriver(options: RedisDriverOptions): CacheDriver {
   const owned = !options.client
-  const settings = cacheClientOptions(
-    options.commandTimeoutMs ?? 250,
-    options.connectTimeoutMs ?? 1000,
-  )
+  const tls = redisTls(options.tls, [options.url, ...(options.clusterNodes ?? [])])
+  const settings: RedisOptions = {
+    ...cacheClientOptions(options.commandTimeoutMs ?? 250, options.connectTimeoutMs ?? 1000),
+    ...(tls ? { tls } : {}),
+  }
+  const sentinelTls = options.sentinel?.nodes.some((node) => node.startsWith('rediss:'))
+  const where = options.url
+    ? `${hostAndPort(options.url).host}:${hostAndPort(options.url).port}`
+    : options.clusterNodes
+      ? `cluster ${options.clusterNodes.map((n) => `${hostAndPort(n).host}:${hostAndPort(n).port}`).join(',')}`
+      : options.sentinel
+        ? `sentinel master ${options.sentinel.name}`
+        : 'the given client'
   const client = (options.client ??
     (options.clusterNodes
       ? new Cluster(options.clusterNodes.map(hostAndPort), {
           redisOptions: settings,
+          // As ioredis documents for TLS clusters (ElastiCache): use the announced
+          // addresses as they are, without a DNS lookup that breaks the certificate check.
+          ...(tls ? { dnsLookup: (address, lookup) => lookup(null, address) } : {}),
           enableOfflineQueue: false,
           clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
           // A moved slot (a failover, a restart) is followed at once, not queued.
@@ -212,6 +264,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             ...settings,
             sentinels: options.sentinel.nodes.map(hostAndPort),
             name: options.sentinel.name,
+            ...(sentinelTls && tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
             // After a failover the old master answers READONLY until it is told: reconnect
             // to whichever master the Sentinels name now.
             reconnectOnError: (error) => error.message.startsWith('READONLY'),
@@ -231,8 +284,15 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
     }
     return total
   }
-  // Without a listener ioredis reports connection errors as unhandled 'error' events.
-  client.on('error', () => {})
+  // Without a listener ioredis reports connection errors as unhandled 'error' events; the
+  // last one says what is wrong when a call or health check finds no connection.
+  let lastError: unknown
+  client.on('error', (error: unknown) => {
+    lastError = error
+  })
+  client.on('ready', () => {
+    lastError = undefined
+  })
   client.defineCommand('stratumFence', { numberOfKeys: 1, lua: FENCE })
   client.defineCommand('stratumSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE })
   client.defineCommand('stratumClaim', { numberOfKeys: 3, lua: CLAIM })
@@ -383,7 +443,13 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
       }),
     ping: () =>
       connected(async () => {
-        await client.ping()
+        if (client.status !== 'ready' && lastError !== undefined)
+          throw new Error(describeConnectionError(lastError, where), { cause: lastError })
+        try {
+          await client.ping()
+        } catch (error) {
+          throw new Error(describeConnectionError(lastError ?? error, where), { cause: error })
+        }
       }),
     async close() {
       if (owned) client.disconnect()

@@ -1,4 +1,5 @@
 import { StratumError, type StratumErrorCode } from '../errors.js'
+import { tlsFailureOf } from '../util/tls-failure.js'
 
 interface PgLikeError {
   code?: string
@@ -132,6 +133,12 @@ function describe(code: StratumErrorCode, driver: PgLikeError, operation: string
 export function mapDatabaseError(error: unknown, operation: string): StratumError {
   const ours = findStratumError(error)
   if (ours) return ours
+  const tls = tlsFailureOf(error, 'database.tls')
+  if (tls)
+    return new StratumError('TLS', `${operation}: TLS connection refused: ${tls.fix}`, {
+      cause: withoutQuery(innermost(error)),
+      details: { tls: tls.reason, ...(tls.errno ? { errno: tls.errno } : {}) },
+    })
   const driver = findDriverError(error)
   // Drizzle's wrapper carries the SQL and parameters in its message: never the cause.
   const cause = withoutQuery(driver ?? safeCause(innermost(error)))

@@ -6,6 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
 import { ConfigError, StratumError } from '../errors.js'
 import * as schema from '../schema/index.js'
+import { tlsConnectionOptions } from '../util/tls-connection-options.js'
 import {
   type DatabaseConnection,
   RAW_TEXT_TYPE_OIDS,
@@ -38,32 +39,37 @@ const SSL_URL_PARAMS = [
   'uselibpqcompat',
 ]
 
+/** `sslmode` values that pg treats as verify-full today and has said it will weaken. */
+const VERIFYING_ALIASES = new Set(['prefer', 'require', 'verify-ca'])
+
 /**
- * Builds pg's `ssl` setting. With no `tls` option the URL's own `sslmode` applies (pg
- * verifies certificates for require/verify-*). With a `tls` option the URL's ssl
- * parameters are removed, because pg lets them override the `ssl` setting.
+ * Builds pg's `ssl` setting, with one meaning of the URL's `sslmode` that no dependency
+ * update can change: `disable` is plaintext, `no-verify` is TLS without verification, and
+ * every other mode (`prefer`, `require`, `verify-ca`, `verify-full`) is TLS with the
+ * certificate and host name verified. pg has announced that a coming major will follow
+ * libpq, where `require` does not verify; this pins the stricter meaning by rewriting
+ * those modes to `verify-full` (only an explicit `uselibpqcompat=true` asks for libpq's).
+ * With a `tls` option the URL's ssl parameters are removed, because pg lets them override
+ * the `ssl` setting; `servername` is then the name the certificate must carry, whatever
+ * host the URL names (pg would otherwise check the URL's host name instead).
  * @internal
  */
 export function tlsSettings(
   url: string,
   tls: TlsOptions,
 ): { connectionString: string; ssl?: pg.PoolConfig['ssl'] } {
-  if (tls === undefined) return { connectionString: url }
   const parsed = new URL(url)
+  if (tls === undefined) {
+    const mode = parsed.searchParams.get('sslmode')
+    if (mode && VERIFYING_ALIASES.has(mode) && parsed.searchParams.get('uselibpqcompat') !== 'true')
+      parsed.searchParams.set('sslmode', 'verify-full')
+    return { connectionString: parsed.toString() }
+  }
   for (const param of SSL_URL_PARAMS) parsed.searchParams.delete(param)
   const connectionString = parsed.toString()
   if (tls === false) return { connectionString, ssl: false }
   if (tls === true) return { connectionString, ssl: { rejectUnauthorized: true } }
-  return {
-    connectionString,
-    ssl: {
-      rejectUnauthorized: tls.rejectUnauthorized ?? true,
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.cert ? { cert: tls.cert } : {}),
-      ...(tls.key ? { key: tls.key } : {}),
-      ...(tls.servername ? { servername: tls.servername } : {}),
-    },
-  }
+  return { connectionString, ssl: tlsConnectionOptions(tls) }
 }
 
 const rawText = new Set(RAW_TEXT_TYPE_OIDS)

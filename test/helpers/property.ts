@@ -43,6 +43,7 @@ export const DOCUMENTED_CODES: ReadonlySet<StratumErrorCode> = new Set<StratumEr
   'ABORTED',
   'STORAGE',
   'INTEGRITY',
+  'TLS',
 ])
 
 /**
