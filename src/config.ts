@@ -113,6 +113,13 @@ const databaseSchema = z
      * behind they are.
      */
     replicaMaxLagMs: z.number().int().min(1).max(86_400_000).optional(),
+    /**
+     * `true`: `createDataLayer()` resolves while the database server is unreachable (a
+     * service starting during a database restart still serves what its cache and blob
+     * store can); the layer keeps trying every `replicaProbeMs`, and database calls fail
+     * with `UNAVAILABLE` until it is reached. Default false: an unreachable server rejects.
+     */
+    startWhenDown: z.boolean().default(false),
   })
   .strict()
 
@@ -613,6 +620,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     path: ['database', 'slowQueryMs'],
     kind: 'int',
     description: 'queries at or over this many ms are counted as slow and logged (0: never)',
+  },
+  {
+    name: 'DATABASE_START_WHEN_DOWN',
+    path: ['database', 'startWhenDown'],
+    kind: 'boolean',
+    description: 'true: start while the database is unreachable and connect when it can',
   },
   {
     name: 'DATABASE_TLS',

@@ -279,6 +279,8 @@ const BLOB_HEALTH_TIMEOUT_MS = 3000
 
 interface LayerState {
   closed: boolean
+  /** Set when a layer that started with the database down found it misconfigured later. */
+  broken?: StratumError | undefined
 }
 
 const CORE_DEFINITIONS = {
@@ -289,6 +291,7 @@ const CORE_DEFINITIONS = {
 
 function assertOpen(state: LayerState, operation: string): void {
   if (state.closed) throw new StratumError('CLOSED', `${operation} was called after data.close()`)
+  if (state.broken) throw state.broken
 }
 
 function buildRepositories(
@@ -514,7 +517,10 @@ async function checkPrimary(
     state,
     timeoutMs,
     'the database',
-    () => connection.query('SELECT 1'),
+    async () => {
+      if (state.broken) throw state.broken
+      await connection.query('SELECT 1')
+    },
     (cause) => {
       const mapped = mapDatabaseError(cause, 'health')
       return { code: mapped.code, message: mapped.message }
@@ -557,6 +563,32 @@ async function checkBlobs(
     }),
   )
   return { ...part, backend: blobs.kind, stats: blobs.stats() }
+}
+
+/**
+ * For a layer started with the database down: runs the connect-time check every
+ * `intervalMs` until the database answers. A check that then fails for another reason (a
+ * dimension that does not match) makes every later call fail with that error.
+ */
+async function checkWhenReachable(
+  state: LayerState,
+  intervalMs: number,
+  check: () => Promise<void>,
+): Promise<void> {
+  while (!state.closed) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs).unref())
+    if (state.closed) return
+    try {
+      await check()
+      return
+    } catch (error) {
+      const mapped = mapDatabaseError(error, 'connect')
+      if (mapped.code !== 'UNAVAILABLE') {
+        state.broken = mapped
+        return
+      }
+    }
+  }
 }
 
 /**
@@ -627,11 +659,16 @@ async function createDataLayerImpl(
     throw mapDatabaseError(error, 'connect')
   }
   const vectorTable = new VectorTableLayout(connection)
+  let reachedDatabase = true
   try {
     await checkVectorTable(connection, resolved.embeddings, vectorTable)
   } catch (error) {
-    await connection.close().catch(() => {})
-    throw mapDatabaseError(error, 'connect')
+    const mapped = mapDatabaseError(error, 'connect')
+    if (!(resolved.database.startWhenDown && mapped.code === 'UNAVAILABLE')) {
+      await connection.close().catch(() => {})
+      throw mapped
+    }
+    reachedDatabase = false
   }
 
   let blobs: BlobStore
@@ -665,6 +702,10 @@ async function createDataLayerImpl(
   const rateLimit = createRateLimiter(cacheDriver, resolved.cache.prefix)
   const sessions = new SessionStore(cacheDriver, resolved.cache.prefix)
   const state: LayerState = { closed: false }
+  if (!reachedDatabase)
+    void checkWhenReachable(state, resolved.database.replicaProbeMs, () =>
+      checkVectorTable(connection, resolved.embeddings, vectorTable),
+    )
   const entities = resolved.cache.entities
   // 'auto': cache rows when every process sees the same cache: with Redis, or with PGlite
   // (one process per database). A server with per-process memory caches would let one

@@ -129,17 +129,21 @@ export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
   const { bucket } = options
   const owned = !options.client
   const checksums = options.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'
-  const client =
-    options.client ??
+  const clientWith = (maxAttempts: number | undefined) =>
     new S3Client({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
       ...(options.credentials ? { credentials: options.credentials } : {}),
-      retryStrategy: s3RetryStrategy({ maxAttempts: options.maxAttempts }),
+      retryStrategy: s3RetryStrategy({ maxAttempts }),
       requestChecksumCalculation: checksums,
       responseChecksumValidation: checksums,
     })
+  const client = options.client ?? clientWith(options.maxAttempts)
+  // Health probes answer within their own timeout: one attempt, on a client of their own
+  // (the SDK has no per-command retry setting). A client passed in serves both.
+  let probeClient: S3Client | undefined
+  const probe = () => (owned ? (probeClient ??= clientWith(1)) : client)
 
   const run = async <T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -324,11 +328,12 @@ export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
     },
     ping() {
       return run('ping', '', async () => {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }))
+        await probe().send(new HeadBucketCommand({ Bucket: bucket }))
       })
     },
     async close() {
       if (owned) client.destroy()
+      probeClient?.destroy()
     },
   }
 }
