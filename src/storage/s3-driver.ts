@@ -143,7 +143,11 @@ export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
   // Health probes answer within their own timeout: one attempt, on a client of their own
   // (the SDK has no per-command retry setting). A client passed in serves both.
   let probeClient: S3Client | undefined
-  const probe = () => (owned ? (probeClient ??= clientWith(1)) : client)
+  const probe = (): S3Client => {
+    if (!owned) return client
+    probeClient ??= clientWith(1)
+    return probeClient
+  }
 
   const run = async <T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> => {
     try {
