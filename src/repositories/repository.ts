@@ -488,21 +488,42 @@ export class Repository<T extends PgTable> {
    * Inserts many rows in batches, all or nothing (one transaction). Every row is
    * validated first; an invalid row fails the call with its index in the field path.
    */
-  async createMany(
+  createMany(
     inputs: readonly InsertOf<T>[],
-    options: { batchSize?: number } = {},
-  ): Promise<RowOf<T>[]> {
-    const values = validateEach(
-      this.definition.insertSchema,
-      inputs,
-      `${this.definition.name}.createMany`,
-    ) as Record<string, unknown>[]
+    options?: { batchSize?: number; returning?: true },
+  ): Promise<RowOf<T>[]>
+  /**
+   * The bulk form: rows from any iterable or async iterable (a generator, a file being
+   * parsed) are validated and inserted a batch at a time, all or nothing (one
+   * transaction), and only their count comes back, so memory stays within a few batches
+   * however many rows there are. An invalid row fails the call with its index, and nothing
+   * is written.
+   *
+   * @example
+   * ```ts
+   * const { count } = await data.users.createMany(readUsers(file), { returning: false })
+   * ```
+   */
+  createMany(
+    inputs: Iterable<InsertOf<T>> | AsyncIterable<InsertOf<T>>,
+    options: { batchSize?: number; returning: false },
+  ): Promise<{ count: number }>
+  async createMany(
+    inputs: Iterable<InsertOf<T>> | AsyncIterable<InsertOf<T>>,
+    options: { batchSize?: number; returning?: boolean } = {},
+  ): Promise<RowOf<T>[] | { count: number }> {
+    const context = `${this.definition.name}.createMany`
     const columnCount = Object.keys(this.definition.columns).length
     // Postgres takes at most 65535 parameters per statement.
     const batchSize = Math.max(
       1,
       Math.min(options.batchSize ?? 1000, Math.floor(65_000 / columnCount)),
     )
+    if (options.returning === false) return this.#streamInto(inputs, batchSize, context)
+    const values = validateEach(this.definition.insertSchema, inputs, context) as Record<
+      string,
+      unknown
+    >[]
     if (values.length === 0) return Promise.resolve([])
     return this.run('createMany', () =>
       this.context.transaction(async (tx) => {
@@ -516,6 +537,53 @@ export class Repository<T extends PgTable> {
         }
         await this.written(out, tx)
         return out
+      }),
+    )
+  }
+
+  /** `createMany(..., { returning: false })`: a batch in memory at a time, keys only kept. */
+  #streamInto(
+    inputs: Iterable<InsertOf<T>> | AsyncIterable<InsertOf<T>>,
+    batchSize: number,
+    context: string,
+  ): Promise<{ count: number }> {
+    if (
+      typeof inputs !== 'object' ||
+      inputs === null ||
+      !(Symbol.iterator in inputs || Symbol.asyncIterator in inputs)
+    )
+      return Promise.reject(
+        new ValidationError(context, [{ path: '', message: 'must be an iterable of rows' }]),
+      )
+    return this.run('createMany', () =>
+      this.context.transaction(async (tx) => {
+        let count = 0
+        const keys: string[] = []
+        let batch: Record<string, unknown>[] = []
+        const flush = async () => {
+          if (batch.length === 0) return
+          const rows = (await tx.executor
+            .insert(this.table as PgTable)
+            .values(batch)
+            .returning({ id: this.pk })) as { id: unknown }[]
+          for (const row of rows) keys.push(this.entityKey(row.id))
+          count += rows.length
+          batch = []
+        }
+        for await (const input of inputs as AsyncIterable<unknown>) {
+          batch.push(
+            validateEach(
+              this.definition.insertSchema,
+              [input],
+              context,
+              count + batch.length,
+            )[0] as Record<string, unknown>,
+          )
+          if (batch.length >= batchSize) await flush()
+        }
+        await flush()
+        await tx.afterCommit(keys)
+        return { count }
       }),
     )
   }

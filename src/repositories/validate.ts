@@ -43,10 +43,12 @@ export function validateEach<S extends z.ZodType>(
   schema: S,
   inputs: unknown,
   context: string,
+  firstIndex = 0,
 ): z.output<S>[] {
   if (!Array.isArray(inputs))
     throw new ValidationError(context, [{ path: '', message: 'must be an array' }])
-  return inputs.map((input, index) => {
+  return inputs.map((input, offset) => {
+    const index = firstIndex + offset
     const result = schema.safeParse(input)
     if (result.success) return result.data
     throw new ValidationError(

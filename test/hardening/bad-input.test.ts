@@ -145,6 +145,31 @@ for (const backend of backends) {
       expect(data.metrics().database.pool.waiting).toBe(0)
     })
 
+    it('creates many rows from a generator a batch at a time, all or nothing', async () => {
+      const before = await data.users.count()
+      const tag = uniqueEmail('bulk')
+      function* rows(bad?: number) {
+        for (let i = 0; i < 2_500; i++)
+          yield { email: i === bad ? 'not-an-email' : `${i}.${tag}`, firstName: `n${i}` }
+      }
+      const failed = await failure(() =>
+        data.users.createMany(rows(2_100), { returning: false, batchSize: 500 }),
+      )
+      expect(failed.code).toBe('VALIDATION')
+      expect((failed as unknown as { issues: { path: string }[] }).issues[0]?.path).toBe('[2100].email')
+      expect(await data.users.count()).toBe(before)
+      expect(await data.users.createMany(rows(), { returning: false, batchSize: 500 })).toEqual({
+        count: 2_500,
+      })
+      expect(await data.users.count()).toBe(before + 2_500)
+      expect((await data.users.findByEmail(`2499.${tag}`))?.firstName).toBe('n2499')
+      if (!backend.server) return
+      // A large array through the returning form: 100,000 rows overflowed the stack when
+      // the keys to invalidate were spread into one push() call.
+      const many = Array.from({ length: 120_000 }, (_, i) => ({ email: `${i}.many.${tag}` }))
+      expect((await data.users.createMany(many)).length).toBe(120_000)
+    })
+
     it('upserts by email in any case', async () => {
       const email = uniqueEmail()
       const first = await data.users.upsert({ email, firstName: 'A' }, { target: ['email'] })
