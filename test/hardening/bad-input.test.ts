@@ -156,7 +156,9 @@ for (const backend of backends) {
         data.users.createMany(rows(2_100), { returning: false, batchSize: 500 }),
       )
       expect(failed.code).toBe('VALIDATION')
-      expect((failed as unknown as { issues: { path: string }[] }).issues[0]?.path).toBe('[2100].email')
+      expect((failed as unknown as { issues: { path: string }[] }).issues[0]?.path).toBe(
+        '[2100].email',
+      )
       expect(await data.users.count()).toBe(before)
       expect(await data.users.createMany(rows(), { returning: false, batchSize: 500 })).toEqual({
         count: 2_500,
