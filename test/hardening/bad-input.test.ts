@@ -172,6 +172,35 @@ for (const backend of backends) {
       expect((await data.users.createMany(many)).length).toBe(120_000)
     })
 
+    it('fails every later call with CLOSED after close, the cache, blobs and sessions too', async () => {
+      const closing = await backend.open()
+      await closing.close()
+      const calls: [string, () => unknown][] = [
+        ['cache.get', () => closing.cache.get('k')],
+        ['cache.set', () => closing.cache.set('k', 1)],
+        ['blobs.put', () => closing.blobs.put('k', 'v')],
+        ['blobs.get', () => closing.blobs.get('k')],
+        ['blobs.listAll', () => closing.blobs.listAll().next()],
+        ['sessions.create', () => closing.sessions.create(userId, {})],
+        ['rateLimit', () => closing.rateLimit('k', { limit: 1, periodMs: 1000 })],
+        ['users.findById', () => closing.users.findById(userId)],
+        ['transaction', () => closing.transaction(async () => 1)],
+      ]
+      for (const [what, call] of calls) {
+        let error: unknown
+        try {
+          await call()
+        } catch (caught) {
+          error = caught
+        }
+        expect(isStratumError(error, 'CLOSED'), what).toBe(true)
+      }
+      expect((await closing.health()).status).toBe('down')
+      expect(closing.metrics().cache.backend).toBeDefined()
+      expect(closing.cache.stats().sets).toBe(0)
+      await closing.close()
+    })
+
     it('upserts by email in any case', async () => {
       const email = uniqueEmail()
       const first = await data.users.upsert({ email, firstName: 'A' }, { target: ['email'] })
