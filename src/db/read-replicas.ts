@@ -50,18 +50,22 @@ interface Replica {
   error?: string
 }
 
-/**
- * How far the standby's replay is behind, in milliseconds: 0 when it has replayed all it
- * has received, else the time since the last transaction it replayed was committed; null
- * when the server is not a standby (say, promoted). The usual formula, with one known false
- * positive: right after a long idle spell on the primary, the first new WAL makes the lag
- * look as long as the spell until it is replayed (the replica then sits out one check).
- */
-const REPLAY_LAG_SQL = `SELECT CASE
-  WHEN NOT pg_is_in_recovery() THEN NULL
-  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-  ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)
-END AS lag_ms`
+/** Where the standby's replay is (null when the server is not a standby, say promoted). */
+const REPLAY_LSN_SQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS lsn`
+/** Where the primary's WAL ends now. */
+const CURRENT_LSN_SQL = 'SELECT pg_current_wal_lsn()::text AS lsn'
+
+/** A WAL position (`16/B374D848`) as a number that compares. */
+function lsnValue(text: string): bigint {
+  const [high = '0', low = '0'] = text.split('/')
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`)
+}
+
+/** The primary's WAL position at one moment. */
+interface WalSample {
+  readonly at: number
+  readonly lsn: bigint
+}
 
 const PROBE_TIMEOUT_FLOOR_MS = 1000
 
@@ -116,6 +120,8 @@ export class ReadReplicas {
   #probing: NodeJS.Timeout | undefined
   #lagTimer: NodeJS.Timeout | undefined
   #closed = false
+  /** The primary's WAL position at each lag check, oldest first (see #lagOf). */
+  #walSamples: WalSample[] = []
 
   constructor(
     primary: DatabaseConnection,
@@ -236,16 +242,52 @@ export class ReadReplicas {
     if (!replica.up) return this.#probe(replica, timeoutMs)
     try {
       const rows = await withTimeout(
-        replica.connection.query<{ lag_ms: string | number | null }>(REPLAY_LAG_SQL),
+        replica.connection.query<{ lsn: string | null }>(REPLAY_LSN_SQL),
         timeoutMs,
         `replica ${replica.name}`,
       )
-      const raw = rows[0]?.lag_ms
-      const lagMs = raw === null || raw === undefined ? 0 : Math.round(Number(raw))
+      const replayed = rows[0]?.lsn
+      const lagMs = replayed ? this.#lagOf(lsnValue(replayed)) : 0
       replica.lagMs = lagMs
       replica.lagging = lagMs > this.#maxLagMs!
     } catch (error) {
       if (isConnectionFailure(error)) this.markDown(replica.connection, error)
+    }
+  }
+
+  /**
+   * Lag by WAL position, not by clocks: a standby that has replayed `replayed` misses
+   * whatever the primary had written at the oldest sample past that position, so it is at
+   * least that sample's age behind; 0 when it has replayed the newest sample. (The time
+   * since the last replayed commit, the usual formula, reads an idle spell on the primary as
+   * lag the moment any WAL, a checkpoint's or a snapshot record's, arrives.)
+   */
+  #lagOf(replayed: bigint): number {
+    const now = Date.now()
+    const behind = this.#walSamples.find((sample) => sample.lsn > replayed)
+    return behind ? now - behind.at : 0
+  }
+
+  /** Records where the primary's WAL ends; old samples no replica can still need are dropped. */
+  async #samplePrimary(timeoutMs: number): Promise<void> {
+    try {
+      const rows = await withTimeout(
+        this.#primary.query<{ lsn: string }>(CURRENT_LSN_SQL),
+        timeoutMs,
+        'the primary',
+      )
+      const lsn = rows[0]?.lsn
+      if (!lsn) return
+      const samples = this.#walSamples
+      const now = Date.now()
+      samples.push({ at: now, lsn: lsnValue(lsn) })
+      // A sample older than a few limits only ever says "lagging", which a younger one
+      // past the same position says too.
+      const horizon = now - 4 * this.#maxLagMs! - 4 * this.#probeIntervalMs
+      while (samples.length > 1 && (samples[0]!.at < horizon || samples.length > 10_000))
+        samples.shift()
+    } catch {
+      // The primary's own health is reported elsewhere; replicas keep their last reading.
     }
   }
 
@@ -263,7 +305,10 @@ export class ReadReplicas {
     this.#lagTimer = setTimeout(async () => {
       // Replicas that are down have their own probe loop.
       const up = this.#replicas.filter((replica) => replica.up)
+      // Replicas first, against the samples of earlier checks: a replica that has replayed
+      // everything the primary had one interval ago reads exactly 0.
       await Promise.all(up.map((replica) => this.#measureLag(replica, this.#probeTimeoutMs)))
+      await this.#samplePrimary(this.#probeTimeoutMs)
       this.#scheduleLagCheck(this.#probeIntervalMs)
     }, delayMs)
     this.#lagTimer.unref()

@@ -108,6 +108,13 @@ function valueProblem(column: Column, value: unknown): string | undefined {
     return Number.isNaN((value as Date).getTime()) ? 'must be a valid Date' : undefined
   }
   if (actual === expected) return undefined
+  // Numeric columns read as strings (exact decimals) and bigint columns compare with
+  // numbers as well: Postgres converts both without loss.
+  if (actual === 'number' && Number.isFinite(value)) {
+    if (expected === 'bigint' && Number.isSafeInteger(value)) return undefined
+    if (expected === 'string' && column.columnType === 'PgNumeric') return undefined
+  }
+  if (actual === 'bigint' && expected === 'number') return undefined
   return `must be ${DESCRIBED[expected] ?? `a value of the column's type (${expected})`}`
 }
 

@@ -220,7 +220,15 @@ describe('read replicas (a streaming replica made with pg_basebackup -R)', () =>
     try {
       const user = await limited.users.create({ email: uniqueEmail(), firstName: 'before' })
       await caughtUp()
-      await waitFor('a lag reading', async () => state().lagMs !== undefined, 5000, 20)
+      // A reading taken after the replica caught up (the last one may predate it): lag is
+      // read by WAL position, so a caught-up replica reads exactly 0, however idle the
+      // primary was before.
+      await waitFor(
+        'a lag reading of 0 after catching up',
+        async () => state().status === 'ok' && state().lagMs === 0,
+        5000,
+        20,
+      )
       expect(state()).toMatchObject({ status: 'ok', lagMs: 0 })
       let reads = state().reads
       expect((await limited.users.findById(user.id))?.firstName).toBe('before')
