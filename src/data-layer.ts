@@ -863,9 +863,15 @@ async function createDataLayerImpl(
         throw new ValidationError('data.transaction', [
           { path: 'fn', message: 'must be a function (tx) => Promise' },
         ])
-      if (config !== undefined) validate(transactionOptionsSchema, config, 'data.transaction')
+      // The validated copy, and none when it sets nothing: Drizzle would send `BEGIN ` with
+      // an empty setting list for `{}` (a syntax error on a server).
+      const settings =
+        config === undefined
+          ? undefined
+          : validate(transactionOptionsSchema, config, 'data.transaction')
+      const given = settings && Object.keys(settings).length > 0 ? settings : undefined
       try {
-        return await runTransaction((context) => fn(scopeOf(context)), config)
+        return await runTransaction((context) => fn(scopeOf(context)), given)
       } catch (error) {
         throw mapIfDatabaseError(error, 'transaction')
       }

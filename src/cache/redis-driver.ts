@@ -238,10 +238,14 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
     ...(tls ? { tls } : {}),
   }
   const sentinelTls = options.sentinel?.nodes.some((node) => node.startsWith('rediss:'))
+  const endpoint = (url: string) => {
+    const { host, port } = hostAndPort(url)
+    return `${host}:${port}`
+  }
   const where = options.url
-    ? `${hostAndPort(options.url).host}:${hostAndPort(options.url).port}`
+    ? endpoint(options.url)
     : options.clusterNodes
-      ? `cluster ${options.clusterNodes.map((n) => `${hostAndPort(n).host}:${hostAndPort(n).port}`).join(',')}`
+      ? `cluster ${options.clusterNodes.map(endpoint).join(',')}`
       : options.sentinel
         ? `sentinel master ${options.sentinel.name}`
         : 'the given client'

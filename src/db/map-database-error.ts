@@ -28,6 +28,9 @@ const NETWORK_CODES = new Set([
 const CONNECTION_LOST =
   /Connection terminated|not queryable|Client was closed|Connection ended|connection timeout|timeout exceeded when trying to connect|terminating connection/i
 
+/** The messages among those of a connection that was open and broke during a call. */
+const LOST_MID_CALL_MESSAGE = /Connection terminated unexpectedly|not queryable|Connection ended/i
+
 /** Network errors and SQLSTATEs that mean the connection broke after it was open. */
 const LOST_MID_CALL = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'])
 
@@ -39,8 +42,7 @@ const LOST_MID_CALL = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03']
 export function isLostMidCall(error: unknown): boolean {
   const driver = findDriverError(error)
   if (driver?.code) return LOST_MID_CALL.has(driver.code)
-  const message = error instanceof Error ? error.message : ''
-  return /Connection terminated unexpectedly|not queryable|Connection ended/i.test(message)
+  return error instanceof Error && LOST_MID_CALL_MESSAGE.test(error.message)
 }
 
 /**

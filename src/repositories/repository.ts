@@ -1,9 +1,10 @@
 import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import { z } from 'zod'
 import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { ValueCodec } from '../cache/value-codec.js'
 import type { Executor } from '../db/connection.js'
-import { mapDatabaseError } from '../db/map-database-error.js'
+import { mapDatabaseError, sqlStateOf } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { appendAll } from '../util/append-all.js'
 import { clip } from '../util/clip.js'
@@ -82,6 +83,13 @@ export interface UpsertOptions<TRow> {
 }
 
 const CURSOR_FIELD = '__stratum_cursor_'
+
+const createManyOptionsSchema = z
+  .object({
+    batchSize: z.number().int().min(1).max(65_000).optional(),
+    returning: z.boolean().optional(),
+  })
+  .strict()
 
 /**
  * Typed data access over one Drizzle table with a single-column primary key. Every input
@@ -513,6 +521,7 @@ export class Repository<T extends PgTable> {
     options: { batchSize?: number; returning?: boolean } = {},
   ): Promise<RowOf<T>[] | { count: number }> {
     const context = `${this.definition.name}.createMany`
+    validate(createManyOptionsSchema, options, context)
     const columnCount = Object.keys(this.definition.columns).length
     // Postgres takes at most 65535 parameters per statement.
     const batchSize = Math.max(
@@ -555,6 +564,17 @@ export class Repository<T extends PgTable> {
       return Promise.reject(
         new ValidationError(context, [{ path: '', message: 'must be an iterable of rows' }]),
       )
+    // An error of the caller's own source (a file that cannot be read) goes up as it came,
+    // not as a database error; the transaction is rolled back all the same.
+    let sourceFailure: { error: unknown } | undefined
+    const rows = (async function* () {
+      try {
+        yield* inputs as AsyncIterable<unknown>
+      } catch (error) {
+        sourceFailure = { error }
+        throw error
+      }
+    })()
     return this.run('createMany', () =>
       this.context.transaction(async (tx) => {
         let count = 0
@@ -570,7 +590,7 @@ export class Repository<T extends PgTable> {
           count += rows.length
           batch = []
         }
-        for await (const input of inputs as AsyncIterable<unknown>) {
+        for await (const input of rows) {
           batch.push(
             validateEach(
               this.definition.insertSchema,
@@ -585,7 +605,9 @@ export class Repository<T extends PgTable> {
         await tx.afterCommit(keys)
         return { count }
       }),
-    )
+    ).catch((error: unknown) => {
+      throw sourceFailure ? sourceFailure.error : error
+    })
   }
 
   /** Applies a validated partial update; returns the new row or throws `NOT_FOUND`. */
@@ -619,6 +641,10 @@ export class Repository<T extends PgTable> {
     const context = `${this.definition.name}.upsert`
     const values = validate(this.definition.insertSchema, input, context) as Record<string, unknown>
     const targetKeys = options.target ?? [this.definition.primaryKey.key]
+    if (!Array.isArray(targetKeys) || targetKeys.length === 0)
+      throw new ValidationError(context, [
+        { path: 'target', message: 'must be a non-empty array of column names' },
+      ])
     const target = targetKeys.map((key) => {
       const column = Object.hasOwn(this.definition.columns, key)
         ? this.definition.columns[key]
@@ -641,13 +667,23 @@ export class Repository<T extends PgTable> {
         ? set
         : { [targetKeys[0]!]: sql`excluded.${sql.identifier(firstTarget.name)}` }
     return this.run('upsert', async (executor) => {
-      const rows = (await executor
-        .insert(this.table as PgTable)
-        .values(values)
-        .onConflictDoUpdate({ target, set: effectiveSet })
-        .returning()) as RowOf<T>[]
-      await this.written(rows)
-      return rows[0]!
+      try {
+        const rows = (await executor
+          .insert(this.table as PgTable)
+          .values(values)
+          .onConflictDoUpdate({ target, set: effectiveSet })
+          .returning()) as RowOf<T>[]
+        await this.written(rows)
+        return rows[0]!
+      } catch (error) {
+        if (sqlStateOf(error) !== '42P10') throw error
+        throw new ValidationError(context, [
+          {
+            path: 'target',
+            message: `(${targetKeys.map((key) => clip(String(key))).join(', ')}) is not the column list of a unique constraint or index`,
+          },
+        ])
+      }
     })
   }
 

@@ -201,6 +201,53 @@ for (const backend of backends) {
       await closing.close()
     })
 
+    it("passes a bulk source's own error through unchanged, and refuses bad createMany, upsert and transaction options", async () => {
+      const before = await data.users.count()
+      const broken = new Error('the upload stream broke')
+      const source = (function* () {
+        yield { email: uniqueEmail() }
+        throw broken
+      })()
+      expect(
+        await data.users.createMany(source, { returning: false }).catch((e: unknown) => e),
+      ).toBe(broken)
+      const calls: [string, () => Promise<unknown>][] = [
+        [
+          'batchSize NaN',
+          () => data.users.createMany([{ email: uniqueEmail() }], { batchSize: Number.NaN }),
+        ],
+        [
+          'batchSize -1',
+          () => data.users.createMany([{ email: uniqueEmail() }], { batchSize: -1 }),
+        ],
+        [
+          'returning "no"',
+          () => data.users.createMany([{ email: uniqueEmail() }], { returning: 'no' } as never),
+        ],
+        [
+          'target a string',
+          () => data.users.upsert({ email: uniqueEmail() }, { target: 'email' } as never),
+        ],
+        [
+          'target no unique key',
+          () => data.users.upsert({ email: uniqueEmail() }, { target: ['firstName'] }),
+        ],
+        [
+          'transaction options {} of no prototype',
+          () => data.transaction(async () => 1, Object.create(null)),
+        ],
+      ]
+      for (const [what, call] of calls) {
+        const error = await failure(call).catch(() => undefined)
+        if (what.startsWith('transaction')) {
+          expect(error, what).toBeUndefined() // an empty setting list is no setting at all
+          continue
+        }
+        expect(error?.code, what).toBe('VALIDATION')
+      }
+      expect(await data.users.count()).toBe(before)
+    })
+
     it('upserts by email in any case', async () => {
       const email = uniqueEmail()
       const first = await data.users.upsert({ email, firstName: 'A' }, { target: ['email'] })

@@ -34,36 +34,24 @@ async function openssl(cwd: string, ...args: string[]): Promise<void> {
 export async function makeCertificates(): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'stratum-tls-'))
   const days = ['-days', '2']
-  await openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-subj',
-    '/CN=stratum test CA',
-    ...days,
-  )
-  await openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'other.key',
-    '-out',
-    'other.crt',
-    '-subj',
-    '/CN=another CA',
-    ...days,
-  )
+  const selfSigned = (name: string, cn: string) =>
+    openssl(
+      dir,
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-subj',
+      `/CN=${cn}`,
+      ...days,
+    )
+  await selfSigned('ca', 'stratum test CA')
+  await selfSigned('other', 'another CA')
   await openssl(
     dir,
     'req',

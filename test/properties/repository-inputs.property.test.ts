@@ -141,6 +141,87 @@ for (const backend of backends) {
       )
     })
 
+    it('createMany options, bulk sources and transaction options of any shape work or fail with VALIDATION, writing nothing then', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            anyInput,
+            fc.record(
+              {
+                batchSize: fc.oneof(fc.integer({ min: 1, max: 3 }), anyInput),
+                returning: fc.oneof(fc.boolean(), anyInput),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+          fc.array(fc.oneof(fc.constant('good'), anyInput), { maxLength: 4 }),
+          fc.oneof(
+            anyInput,
+            fc.record(
+              {
+                isolationLevel: fc.oneof(
+                  fc.constantFrom('serializable', 'read committed'),
+                  anyInput,
+                ),
+                accessMode: fc.oneof(fc.constantFrom('read write'), anyInput),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+          async (options, items, transactionOptions) => {
+            const before = await data.users.count()
+            const rows = items.map((item) => (item === 'good' ? { email: uniqueEmail() } : item))
+            const source = (function* () {
+              yield* rows
+            })()
+            const result = await settle(
+              () =>
+                data.transaction(
+                  (tx) =>
+                    tx.users.createMany(
+                      source as never,
+                      { ...(options as object), returning: false } as never,
+                    ),
+                  transactionOptions as never,
+                ),
+              ['VALIDATION'],
+            )
+            if (result.ok)
+              expect(await data.users.count()).toBe(
+                before + (result.value as unknown as { count: number }).count,
+              )
+            else expect(await data.users.count()).toBe(before)
+          },
+        ),
+        propertyOptions(120),
+      )
+    })
+
+    it('upsert targets of any shape resolve, or fail with VALIDATION', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            anyInput,
+            fc.array(fc.oneof(fc.constantFrom('id', 'email', 'firstName'), anyText), {
+              maxLength: 3,
+            }),
+          ),
+          async (target) => {
+            const result = await settle(
+              () =>
+                data.users.upsert(
+                  { email: uniqueEmail(), firstName: 'u' },
+                  { target: target as never },
+                ),
+              ['VALIDATION', 'CONFLICT'],
+            )
+            if (result.ok) expect(result.value.firstName).toBe('u')
+          },
+        ),
+        propertyOptions(100),
+      )
+    })
+
     it('ids of any shape find a row, find none, or fail with VALIDATION', async () => {
       await fc.assert(
         fc.asyncProperty(
