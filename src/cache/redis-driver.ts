@@ -57,6 +57,28 @@ function redisTls(
 }
 
 /**
+ * A single-node client whose TLS sockets keep an 'error' listener for their whole life.
+ * ioredis listens on each socket with `once`, so a TLS socket that reports a second error
+ * (a refused certificate, then the peer's alert) had none left, and the second error
+ * crashed the process (seen with a server whose certificate cannot be verified). The
+ * client connects lazily only so its connector can be wrapped before the first socket.
+ */
+function tlsSafeRedis(url: string, settings: RedisOptions): Redis {
+  const client = new Redis(url, { ...settings, lazyConnect: true })
+  const connector = (
+    client as unknown as { connector: { connect: (...args: unknown[]) => Promise<unknown> } }
+  ).connector
+  const connect = connector.connect.bind(connector)
+  connector.connect = async (...args: unknown[]) => {
+    const stream = (await connect(...args)) as { on(event: 'error', listener: () => void): void }
+    stream.on('error', () => {})
+    return stream
+  }
+  client.connect().catch(() => {})
+  return client
+}
+
+/**
  * What is wrong with a Redis connection, from its last error: where (host and port, never a
  * password) and why (refused, timed out, a certificate), for health reports.
  */
@@ -273,7 +295,9 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             // to whichever master the Sentinels name now.
             reconnectOnError: (error) => error.message.startsWith('READONLY'),
           })
-        : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings))) as ScriptedRedis
+        : tls
+          ? tlsSafeRedis(options.url ?? 'redis://127.0.0.1:6379', settings)
+          : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings))) as ScriptedRedis
   // Kept a plain boolean: narrowing `client` by it would drop the scripted commands' types.
   const cluster: boolean = (client as unknown) instanceof Cluster
   /** Runs `fn` once per group of `keys` that share a slot (once for all of them on one server). */
