@@ -37,7 +37,9 @@ describe('the built package', () => {
     const code = script(
       `const { createDataLayer } = await import(${JSON.stringify(join(outDir, 'index.js'))}); const { users } = await import(${JSON.stringify(join(outDir, 'schema/index.js'))}); const { memoryBlobDriver } = await import(${JSON.stringify(join(outDir, 'storage/index.js'))})`,
     )
-    const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: root })
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: root,
+    })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       applied: 3,
       email: 'pkg@example.com',
@@ -51,7 +53,7 @@ describe('the built package', () => {
     const code = `(async () => {${script(
       `const { createDataLayer } = require(${JSON.stringify(join(outDir, 'index.cjs'))}); const { users } = require(${JSON.stringify(join(outDir, 'schema/index.cjs'))}); const { memoryBlobDriver } = require(${JSON.stringify(join(outDir, 'storage/index.cjs'))})`,
     )}})().catch((e) => { console.error(e); process.exit(1) })`
-    const { stdout } = await run('node', ['-e', code], { cwd: root })
+    const { stdout } = await run(process.execPath, ['-e', code], { cwd: root })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       applied: 3,
       email: 'pkg@example.com',
@@ -68,20 +70,22 @@ describe('the built package', () => {
     expect(pkg.bin.stratum).toBe('./dist/cli/main.js')
     const built = join(outDir, 'cli', 'main.js')
     expect((await readFile(built, 'utf8')).startsWith('#!/usr/bin/env node')).toBe(true)
-    const { stdout } = await run('node', [built, '--help'], { cwd: root })
+    const { stdout } = await run(process.execPath, [built, '--help'], { cwd: root })
     expect(stdout).toMatch(/Usage: stratum/)
   })
 
   it('exports the contract suites without loading a test runner', async () => {
     const code = `const c = await import(${JSON.stringify(join(outDir, 'testing/contracts/index.js'))}); console.log(JSON.stringify(Object.keys(c).sort()))`
-    const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: root })
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: root,
+    })
     expect(JSON.parse(stdout.trim())).toEqual([
       'blobStoreContract',
       'cacheDriverContract',
       'uniquePrefix',
     ])
     const cjs = `const c = require(${JSON.stringify(join(outDir, 'testing/contracts/index.cjs'))}); console.log(typeof c.cacheDriverContract)`
-    expect((await run('node', ['-e', cjs], { cwd: root })).stdout.trim()).toBe('function')
+    expect((await run(process.execPath, ['-e', cjs], { cwd: root })).stdout.trim()).toBe('function')
   })
 
   it('exports the test helpers to ESM and to CommonJS (Jest), without a test runner', async () => {
@@ -98,7 +102,9 @@ describe('the built package', () => {
       'testS3FromEnv',
     ]
     const esm = `const t = await import(${JSON.stringify(join(outDir, 'testing/index.js'))}); console.log(JSON.stringify(Object.keys(t).sort()))`
-    const { stdout } = await run('node', ['--input-type=module', '-e', esm], { cwd: root })
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', esm], {
+      cwd: root,
+    })
     expect(JSON.parse(stdout.trim())).toEqual(names)
     // A CommonJS caller (Jest's default) gets a working embedded test data layer.
     const cjs = `(async () => {
@@ -110,7 +116,7 @@ describe('the built package', () => {
       console.log(JSON.stringify({ keys: Object.keys(t).sort(), same: found.email === user.email }))
     })().catch((e) => { console.error(e); process.exit(1) })`
     const out = JSON.parse(
-      (await run('node', ['-e', cjs], { cwd: root })).stdout.trim().split('\n').at(-1)!,
+      (await run(process.execPath, ['-e', cjs], { cwd: root })).stdout.trim().split('\n').at(-1)!,
     )
     expect(out).toEqual({ keys: names, same: true })
   })

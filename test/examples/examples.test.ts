@@ -97,7 +97,9 @@ describe('the example projects, on the packed package', () => {
       const note = await data.ext.notes.create({ userId: user.id, title: 'built' })
       console.log(JSON.stringify({ applied: applied.map((m) => m.set + '/' + m.tag), title: (await data.ext.notes.findById(note.id)).title }))
       await data.close()`
-    const { stdout } = await run('node', ['--input-type=module', '-e', script], { cwd: dir })
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dir,
+    })
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       applied: [
         'core/0000_enable_pgvector',
