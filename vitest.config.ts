@@ -22,5 +22,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    // Type tests (test/types/*.test-d.ts), checked by tsc over the whole project: a type
+    // error anywhere, or an expected error that does not occur, fails the run.
+    typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'], tsconfig: 'tsconfig.json' },
   },
 })

@@ -4,6 +4,8 @@
 # directory holding another `node`, runs the same suite on that Node instead (.ci/run uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Run directly (not through npm), the project's own Node still comes first.
+export PATH="$PWD/node_modules/.bin:$PATH"
 if [ -n "${TEST_NODE_BIN:-}" ]; then
   export PATH="$TEST_NODE_BIN:$PATH"
 fi

@@ -10,6 +10,7 @@
  * @module
  */
 
+export type { TableCacheSetting } from './cache/cache-options.js'
 export type {
   Cache,
   CacheEvent,
@@ -20,25 +21,27 @@ export type {
   Session,
   SessionStore,
 } from './cache/index.js'
-export {
-  type DataLayerOptions,
-  ENV_VARIABLES,
-  type EnvVariable,
-  MAX_INDEXED_DIMENSIONS,
-  type PoolOptions,
-  type TableCacheSetting,
-  type TlsOptions,
-} from './config.js'
-export {
-  type CreateDataLayer,
-  createDataLayer,
-  type DataLayer,
-  type DataLayerMetrics,
-  type NoExtensions,
-  type Repositories,
-  type TransactionOptions,
-  type TransactionScope,
-} from './data-layer.js'
+export { ENV_VARIABLES, type EnvVariable } from './config/env-variables.js'
+export type { DataLayerOptions } from './config/options.js'
+export { type CreateDataLayer, createDataLayer } from './data-layer/create-data-layer.js'
+export type {
+  BlobHealth,
+  CacheHealth,
+  DatabaseHealth,
+  HealthReport,
+  PartHealth,
+  PartStatus,
+} from './data-layer/health.js'
+export type { TransactionOptions } from './data-layer/transaction-options.js'
+export type {
+  DataLayer,
+  DataLayerMetrics,
+  NoExtensions,
+  Repositories,
+  TransactionRepositories,
+  TransactionScope,
+  TransactionUsersRepository,
+} from './data-layer/types.js'
 export type {
   CoreSchema,
   Executor,
@@ -46,6 +49,7 @@ export type {
   StratumDatabase,
   StratumTransaction,
 } from './db/connection.js'
+export type { PoolOptions } from './db/database-options.js'
 export type { MigrateResult, MigrationState, MigrationStatus } from './db/migrator.js'
 export { LATENCY_BUCKETS_MS, type Logger, type QueryMetrics } from './db/query-observer.js'
 export type { ReplicaState, ReplicaStats } from './db/read-replicas.js'
@@ -66,22 +70,14 @@ export {
   type ExtensionMigrations,
   type ExtensionScope,
 } from './extensions/extension.js'
-export type {
-  BlobHealth,
-  CacheHealth,
-  DatabaseHealth,
-  HealthReport,
-  PartHealth,
-  PartStatus,
-} from './health.js'
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
 export type { DoctorCheck, DoctorReport } from './ops/doctor.js'
-export type { ErasureReport } from './ops/erase-user.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { RoleSpec, RolesOptions, RolesPlan } from './ops/roles.js'
 export type { MigrateStep, VerifiedMigrateResult } from './ops/verified-migrate.js'
 export type { ListOptions } from './repositories/chats-repository.js'
 export { ChatsRepository } from './repositories/chats-repository.js'
+export type { ErasureReport } from './repositories/erase-user.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
 export type { SortDirection } from './repositories/keyset.js'
 export { type MessageListOptions, MessagesRepository } from './repositories/messages-repository.js'
@@ -127,6 +123,8 @@ export type {
   ByteRange,
   SignedUrlOptions,
 } from './storage/index.js'
+export type { TlsOptions } from './util/tls-options.js'
+export { MAX_INDEXED_DIMENSIONS } from './vector/embedding-options.js'
 export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
 export type { DistanceMetric } from './vector/metrics.js'
 export type {
@@ -134,6 +132,7 @@ export type {
   PartitionConversionProgress,
   PartitionConversionReport,
 } from './vector/partition-conversion.js'
+export { AdministeredVectorStore, type DdlSession } from './vector/vector-admin.js'
 export type {
   EnsureIndexOptions,
   IndexBuildProgress,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { DataLayerOptions } from '../config.js'
+import type { DataLayerOptions } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 
 /**

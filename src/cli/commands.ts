@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
-import type { DataLayer } from '../data-layer.js'
+import type { HealthReport } from '../data-layer/health.js'
+import type { DataLayer } from '../data-layer/types.js'
 import { ConfigError, isStratumError } from '../errors.js'
-import type { HealthReport } from '../health.js'
 import { EXIT, type Output } from './output.js'
 import { indexBar, partitionBar, transferBar } from './progress.js'
 

@@ -5,8 +5,9 @@
  * `EXIT` in output.ts.
  */
 import { Command, CommanderError } from 'commander'
-import { optionsFromEnv } from '../config.js'
-import { createDataLayer, type DataLayer } from '../data-layer.js'
+import { optionsFromEnv } from '../config/env-variables.js'
+import { createDataLayer } from '../data-layer/create-data-layer.js'
+import type { DataLayer } from '../data-layer/types.js'
 import { assertPersistentDatabase, loadAppConfig } from './app-config.js'
 import {
   backupCommand,

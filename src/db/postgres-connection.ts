@@ -3,10 +3,11 @@ import { pipeline } from 'node:stream/promises'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { ResolvedOptions, TlsOptions as TlsInput } from '../config.js'
+import type { z } from 'zod'
 import { ConfigError, StratumError } from '../errors.js'
 import * as schema from '../schema/index.js'
 import { tlsConnectionOptions } from '../util/tls-connection-options.js'
+import type { TlsOptions as TlsInput } from '../util/tls-options.js'
 import {
   type DatabaseConnection,
   RAW_TEXT_TYPE_OIDS,
@@ -14,6 +15,7 @@ import {
   type StratumDatabase,
   type StratumTransaction,
 } from './connection.js'
+import type { poolSchema } from './database-options.js'
 import {
   isDatabaseError,
   isLostMidCall,
@@ -26,7 +28,7 @@ import { guardClient } from './transaction-context.js'
 /** Session-level advisory lock key that serializes migrations across processes. */
 const MIGRATION_LOCK_KEY = '7261626373747261' // "stratum" as a stable int8
 
-type PoolOptions = ResolvedOptions['database']['pool']
+type PoolOptions = z.output<typeof poolSchema>
 type TlsOptions = TlsInput | undefined
 
 const SSL_URL_PARAMS = [

@@ -1,6 +1,6 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
-import type { TableCacheSetting } from '../config.js'
-import type { Repositories } from '../data-layer.js'
+import type { TableCacheSetting } from '../cache/cache-options.js'
+import type { TransactionRepositories } from '../data-layer/types.js'
 import type { Executor } from '../db/connection.js'
 import { MIGRATIONS_TABLE_PATTERN } from '../db/migrator.js'
 import { ConfigError } from '../errors.js'
@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js'
  * gives the extension's own tables the core's validation, error mapping and caching) and
  * the Drizzle handle, either of the data layer or of one `data.transaction()`.
  */
-export interface ExtensionScope extends Repositories {
+export interface ExtensionScope extends TransactionRepositories {
   /** The Drizzle database, or the transaction when `inTransaction` is true. */
   readonly db: Executor
   /** True inside `data.transaction()`: `db` and the repositories are bound to it. */

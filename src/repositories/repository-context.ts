@@ -2,8 +2,8 @@ import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { Executor } from '../db/connection.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
 import type { VectorTableLayout } from '../db/vector-table.js'
-import type { ErasureReport } from '../ops/erase-user.js'
 import type { CascadeGraph } from './cascade-graph.js'
+import type { ErasureReport } from './erase-user.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
 
 /**

@@ -1,7 +1,6 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
 import type { Executor } from '../db/connection.js'
 import { StratumError } from '../errors.js'
-import type { ErasureReport } from '../ops/erase-user.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import { emailField, uuidField } from '../schema/fields.js'
@@ -13,6 +12,7 @@ import {
   messageEntityKey,
   messagesOfChatKey,
 } from './cache-keys.js'
+import type { ErasureReport } from './erase-user.js'
 import { type ReadOptions, Repository, type UpsertOptions } from './repository.js'
 import { validate } from './validate.js'
 

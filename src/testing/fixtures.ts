@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid'
-import type { DataLayer } from '../data-layer.js'
+import type { DataLayer } from '../data-layer/types.js'
 import type { ChatMessage, NewChatMessage } from '../schema/chat-messages.js'
 import type { NewChatVector } from '../schema/chat-vectors.js'
 import type { Chat, NewChat } from '../schema/chats.js'

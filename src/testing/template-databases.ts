@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type pg from 'pg'
-import { type DataLayerOptions, resolveOptions } from '../config.js'
-import { createDataLayer } from '../data-layer.js'
-import { migrationSetsOf } from '../db/migration-sets.js'
+import { type DataLayerOptions, resolveOptions } from '../config/options.js'
+import { createDataLayer } from '../data-layer/create-data-layer.js'
+import { migrationSetsOf } from '../data-layer/migration-sets.js'
 import type { MigrationSet } from '../db/migrator.js'
 import { onMaintenanceDatabase as admin, withDatabase } from '../db/server-admin.js'
 

@@ -141,9 +141,10 @@ for (const backend of backends) {
 
     it('refuses inside a transaction and checks the id', async () => {
       const user = await data.users.create({ email: uniqueEmail('tx') })
-      await expect(data.transaction((tx) => tx.users.erase(user.id))).rejects.toMatchObject({
-        code: 'TRANSACTION_MISUSE',
-      })
+      await expect(
+        // @ts-expect-error erase() is absent from a transaction's type; untyped code is refused at run time
+        data.transaction((tx) => tx.users.erase(user.id)),
+      ).rejects.toMatchObject({ code: 'TRANSACTION_MISUSE' })
       await expect(data.users.erase("1'; DROP TABLE users; --")).rejects.toMatchObject({
         code: 'VALIDATION',
       })

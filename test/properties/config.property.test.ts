@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ENV_VARIABLES, optionsFromEnv, resolveOptions } from '../../src/config.js'
+import { ENV_VARIABLES, optionsFromEnv } from '../../src/config/env-variables.js'
+import { resolveOptions } from '../../src/config/options.js'
 import { isStratumError } from '../../src/index.js'
 import { anyInput, propertyOptions } from '../helpers/property.js'
 

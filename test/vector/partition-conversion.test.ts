@@ -234,6 +234,7 @@ for (const backend of backends) {
         )
       }
       const inside = await failure(() =>
+        // @ts-expect-error conversion is absent from a transaction's type
         data.transaction((tx) => tx.vectors.partition({ partitions: PARTITIONS })),
       )
       expect(inside.code).toBe('TRANSACTION_MISUSE')

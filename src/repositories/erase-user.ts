@@ -2,6 +2,12 @@ import { eq, inArray } from 'drizzle-orm'
 import type { Cache } from '../cache/cache.js'
 import type { SessionStore } from '../cache/session-store.js'
 import type { StratumDatabase, StratumTransaction } from '../db/connection.js'
+import { chatMessages } from '../schema/chat-messages.js'
+import { chatVectors } from '../schema/chat-vectors.js'
+import { chats } from '../schema/chats.js'
+import { users } from '../schema/users.js'
+import type { BlobStore } from '../storage/blob-store.js'
+import { appendAll } from '../util/append-all.js'
 import {
   chatEntityKey,
   chatsOfUserKey,
@@ -9,14 +15,8 @@ import {
   entityKey,
   messageEntityKey,
   messagesOfChatKey,
-} from '../repositories/cache-keys.js'
-import type { CascadeGraph } from '../repositories/cascade-graph.js'
-import { chatMessages } from '../schema/chat-messages.js'
-import { chatVectors } from '../schema/chat-vectors.js'
-import { chats } from '../schema/chats.js'
-import { users } from '../schema/users.js'
-import type { BlobStore } from '../storage/blob-store.js'
-import { appendAll } from '../util/append-all.js'
+} from './cache-keys.js'
+import type { CascadeGraph } from './cascade-graph.js'
 
 /** What `data.users.erase()` removed. */
 export interface ErasureReport {

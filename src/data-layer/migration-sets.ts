@@ -1,10 +1,10 @@
-import type { ResolvedOptions } from '../config.js'
+import type { ResolvedOptions } from '../config/options.js'
+import { coreMigrationsFolder, readMigrationFolder } from '../db/migration-files.js'
+import type { MigrationSet } from '../db/migrator.js'
 import { checkExtensions } from '../extensions/extension.js'
 import { EMBEDDING_DIMENSIONS_TOKEN, FULL_TEXT_LANGUAGE_TOKEN } from '../schema/embedding-column.js'
 import { coreIndexRewrite } from '../vector/indexed-embedding.js'
 import { partitionedTableRewrites } from '../vector/partitioned-table.js'
-import { coreMigrationsFolder, readMigrationFolder } from './migration-files.js'
-import type { MigrationSet } from './migrator.js'
 
 /**
  * Every migration set a data layer applies, in order: the core set (with the embedding
