@@ -81,6 +81,7 @@ export type { ErasureReport } from './repositories/erase-user.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
 export type { SortDirection } from './repositories/keyset.js'
 export { type MessageListOptions, MessagesRepository } from './repositories/messages-repository.js'
+export { Repository } from './repositories/repository.js'
 export {
   DEFAULT_PAGE_SIZE,
   type FindManyOptions,
@@ -89,9 +90,8 @@ export {
   type OrderBy,
   type Page,
   type ReadOptions,
-  Repository,
   type UpsertOptions,
-} from './repositories/repository.js'
+} from './repositories/repository-types.js'
 export type {
   IdOf,
   InsertOf,
@@ -138,16 +138,16 @@ export type {
   IndexBuildProgress,
   VectorIndex,
 } from './vector/vector-indexes.js'
-export {
-  type HybridSearchHit,
-  type HybridSearchOptions,
-  type RecallOptions,
-  type RecallReport,
-  type UpsertedVector,
-  type VectorChunk,
-  type VectorSearchHit,
-  type VectorSearchOptions,
-  type VectorSearchPlan,
-  type VectorSelector,
-  VectorStore,
-} from './vector/vector-store.js'
+export { VectorStore } from './vector/vector-store.js'
+export type {
+  HybridSearchHit,
+  HybridSearchOptions,
+  RecallOptions,
+  RecallReport,
+  UpsertedVector,
+  VectorChunk,
+  VectorSearchHit,
+  VectorSearchOptions,
+  VectorSearchPlan,
+  VectorSelector,
+} from './vector/vector-types.js'

@@ -8,6 +8,7 @@
  * Usage: tsx bench/workers/cold-miss.ts '<json: { library, databaseUrl, redisUrl, prefix, id, concurrency, fillDelayMs? }>'
  */
 import { createInterface } from 'node:readline'
+import { CACHE_TEST_HOOKS } from '../../src/cache/test-hooks.js'
 import { createDataLayer } from '../../src/index.js'
 import { openPeer, type PeerName } from '../peers.js'
 
@@ -34,16 +35,14 @@ const data = await createDataLayer({
   ...(stratum
     ? {
         redisUrl: input.redisUrl,
-        cache: {
-          prefix: input.prefix,
-          ...(input.fillDelayMs
-            ? {
-                testing: {
-                  beforeFill: () => new Promise<void>((r) => setTimeout(r, input.fillDelayMs)),
-                },
-              }
-            : {}),
-        },
+        cache: { prefix: input.prefix },
+        ...(input.fillDelayMs
+          ? {
+              [CACHE_TEST_HOOKS]: {
+                beforeFill: () => new Promise<void>((r) => setTimeout(r, input.fillDelayMs)),
+              },
+            }
+          : {}),
       }
     : { cache: { entities: { enabled: false } } }),
 })

@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { tlsSchema } from '../util/tls-options.js'
 
@@ -34,6 +35,27 @@ export const redisUrl = z.string().superRefine((value, ctx) => {
 const isRedisClient = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && 'defineCommand' in value && 'status' in value
 
+/**
+ * Every default of the cache, stated once: the options schema fills them in, and the
+ * classes (`Cache`, the drivers, the L1 tier) fall back to them when built directly.
+ */
+export const CACHE_DEFAULTS = {
+  prefix: 'stratum:',
+  /** 5 minutes. */
+  defaultTtlMs: 300_000,
+  /** 1 MiB. */
+  maxValueBytes: 1024 * 1024,
+  ttlJitter: 0.1,
+  leaseTtlMs: 1000,
+  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
+  l1: { enabled: false, maxEntries: 10_000, ttlMs: 5_000 },
+  circuitBreaker: { failureThreshold: 5, cooldownMs: 1000 },
+  entities: { enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000 },
+  redis: { commandTimeoutMs: 250, connectTimeoutMs: 1000 },
+} as const
+
+const D = CACHE_DEFAULTS
+
 /** The `cache` options: Redis or the in-process LRU, tiers, leases and entity caching. */
 export const cacheSchema = z
   .object({
@@ -45,66 +67,51 @@ export const cacheSchema = z
         /^[^\s{}]+$/,
         'must not contain spaces or braces (keys are hash-tagged for Redis Cluster)',
       )
-      .default('stratum:'),
-    defaultTtlMs: z.number().int().min(1).default(300_000),
+      .default(D.prefix),
+    defaultTtlMs: z.number().int().min(1).default(D.defaultTtlMs),
     maxValueBytes: z
       .number()
       .int()
       .min(1)
       .max(512 * 1024 * 1024)
-      .default(1024 * 1024),
+      .default(D.maxValueBytes),
     memory: z
       .object({
-        maxEntries: z.number().int().min(1).default(10_000),
-        maxBytes: z
-          .number()
-          .int()
-          .min(1024)
-          .default(64 * 1024 * 1024),
+        maxEntries: z.number().int().min(1).default(D.memory.maxEntries),
+        maxBytes: z.number().int().min(1024).default(D.memory.maxBytes),
       })
       .strict()
-      .default({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 }),
-    ttlJitter: z.number().min(0).max(0.9).default(0.1),
-    leaseTtlMs: z.number().int().min(1).max(60_000).default(1000),
+      .prefault({}),
+    ttlJitter: z.number().min(0).max(0.9).default(D.ttlJitter),
+    leaseTtlMs: z.number().int().min(1).max(60_000).default(D.leaseTtlMs),
     l1: z
       .object({
-        enabled: z.boolean().default(false),
-        maxEntries: z.number().int().min(1).default(10_000),
-        ttlMs: z.number().int().min(1).max(3_600_000).default(5_000),
+        enabled: z.boolean().default(D.l1.enabled),
+        maxEntries: z.number().int().min(1).default(D.l1.maxEntries),
+        ttlMs: z.number().int().min(1).max(3_600_000).default(D.l1.ttlMs),
       })
       .strict()
-      .default({ enabled: false, maxEntries: 10_000, ttlMs: 5_000 }),
+      .prefault({}),
     circuitBreaker: z
       .object({
-        failureThreshold: z.number().int().min(1).default(5),
-        cooldownMs: z.number().int().min(1).default(1000),
+        failureThreshold: z.number().int().min(1).default(D.circuitBreaker.failureThreshold),
+        cooldownMs: z.number().int().min(1).default(D.circuitBreaker.cooldownMs),
       })
       .strict()
-      .default({ failureThreshold: 5, cooldownMs: 1000 }),
+      .prefault({}),
     entities: z
       .object({
-        enabled: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-        ttlMs: z.number().int().min(1).default(300_000),
-        negativeTtlMs: z.number().int().min(0).default(30_000),
+        enabled: z.union([z.boolean(), z.literal('auto')]).default(D.entities.enabled),
+        ttlMs: z.number().int().min(1).default(D.entities.ttlMs),
+        negativeTtlMs: z.number().int().min(0).default(D.entities.negativeTtlMs),
         tables: z.record(z.string(), tableCacheSchema).default({}),
       })
       .strict()
-      .default({ enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000, tables: {} }),
-    testing: z
-      .object({
-        fencing: z.boolean().optional(),
-        beforeFill: z
-          .custom<(key: string) => Promise<void>>((v) => typeof v === 'function', {
-            message: 'must be a function',
-          })
-          .optional(),
-      })
-      .strict()
-      .optional(),
+      .prefault({}),
     redis: z
       .object({
         client: z
-          .custom<object>(isRedisClient, { message: 'must be an ioredis client' })
+          .custom<Redis | Cluster>(isRedisClient, { message: 'must be an ioredis client' })
           .optional(),
         /** Seed nodes of a Redis Cluster, instead of `redisUrl`. */
         clusterNodes: z.array(redisUrl).min(1).max(64).optional(),
@@ -116,12 +123,13 @@ export const cacheSchema = z
           })
           .strict()
           .optional(),
-        commandTimeoutMs: z.number().int().min(1).default(250),
-        connectTimeoutMs: z.number().int().min(1).default(1000),
+        commandTimeoutMs: z.number().int().min(1).default(D.redis.commandTimeoutMs),
+        connectTimeoutMs: z.number().int().min(1).default(D.redis.connectTimeoutMs),
         /** TLS for Redis: `true` (system CAs) or `{ ca, cert, key, servername, rejectUnauthorized }`. */
         tls: tlsSchema.optional(),
       })
       .strict()
-      .default({ commandTimeoutMs: 250, connectTimeoutMs: 1000 }),
+      .prefault({}),
   })
   .strict()
+  .prefault({})

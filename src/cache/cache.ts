@@ -1,55 +1,14 @@
 import { StratumError } from '../errors.js'
+import { CacheCounters } from './cache-counters.js'
 import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
+import { CACHE_DEFAULTS } from './cache-options.js'
+import type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
+import { CircuitBreaker } from './circuit-breaker.js'
 import { newFenceToken } from './fence-token.js'
-import { type L1Options, L1Tier } from './l1-tier.js'
+import { L1Tier } from './l1-tier.js'
 import { decodeValue, encodeValue, UndecodableValue } from './serializer.js'
+import type { CacheTestHooks } from './test-hooks.js'
 import type { ValueCodec } from './value-codec.js'
-
-/** Settings of the front cache layer. */
-export interface CacheOptions {
-  /** Prepended to every key, so apps and test files can share one Redis (default `stratum:`). */
-  prefix?: string
-  /** TTL when a call gives none (default 5 minutes). */
-  defaultTtlMs?: number
-  /** Largest serialized value accepted (default 1 MiB). */
-  maxValueBytes?: number
-  /** Fraction by which read-through TTLs are randomly shortened, to spread expiries (default 0.1). */
-  ttlJitter?: number
-  /**
-   * For tests only: `fencing: false` fills without fence checks (the classic race comes
-   * back), and `beforeFill` runs between the source read and the fill.
-   */
-  testing?: { fencing?: boolean; beforeFill?: (key: string) => Promise<void> }
-  /**
-   * After `failureThreshold` backend failures in a row the circuit opens: for
-   * `cooldownMs` calls skip the backend entirely (counted as bypasses) and reads go
-   * straight to the source. Defaults: 5 failures, 1,000 ms.
-   */
-  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number }
-  /**
-   * How long one reader's load lease lasts (default 1,000 ms). Concurrent misses for a key
-   * in other processes wait up to this long for its fill before loading themselves.
-   */
-  leaseTtlMs?: number
-  /**
-   * An in-process tier in front of a shared backend (Redis), off by default. Entries are
-   * dropped when any process invalidates them (through the backend's pub/sub), all of them
-   * when the subscription drops or the circuit opens, and each lives at most `ttlMs`
-   * (default 5 s), the bound on staleness should a message be lost. Ignored on a backend
-   * that is already in-process.
-   */
-  l1?: L1Options & { enabled?: boolean }
-}
-
-/** TTLs of one read-through call. */
-export interface ReadThroughOptions {
-  /** How long a found value is cached. */
-  ttlMs: number
-  /** How long a `null` (not found) is cached; not cached when absent. */
-  negativeTtlMs?: number | undefined
-  /** Encodes the value faster than the default serializer (see {@link Cache.registerCodec}). */
-  codec?: ValueCodec | undefined
-}
 
 /** What `get` resolves to when it found nothing it can return. */
 const nothing = (): undefined => undefined
@@ -66,40 +25,6 @@ const FENCE_SUFFIX = '#fence'
 const LEASE_SUFFIX = '#lease'
 const MAX_LEASE_POLL_MS = 20
 const RETRY_INVALIDATIONS_MS = 500
-
-/** Counters since the cache was created. */
-export interface CacheStats {
-  hits: number
-  misses: number
-  sets: number
-  deletes: number
-  /** Backend failures (the call then behaved as a miss or did nothing). */
-  errors: number
-  /** Values not cached because they could not be (too large, not serializable, unreadable). */
-  bypasses: number
-  /** Fills refused because a write invalidated the key while the value was being loaded. */
-  fencedFills: number
-  /** Loads from the source made by read-through misses (concurrent misses share one). */
-  loads: number
-  /** Misses that waited for another process's load (its lease) instead of loading. */
-  leaseWaits: number
-  /** Hits served by the in-process L1 tier (also counted in `hits`). */
-  l1Hits: number
-  /** Times the L1 tier was emptied because messages may have been missed. */
-  l1Resets: number
-  /** Invalidations that failed and wait to be retried (their keys bypass the cache). */
-  pendingInvalidations: number
-  /** Whether the circuit breaker is open (the backend is being skipped). */
-  circuitOpen: boolean
-}
-
-/** What a cache event listener receives. */
-export interface CacheEvent {
-  readonly type: keyof Omit<CacheStats, 'pendingInvalidations' | 'circuitOpen'>
-  /** The key without the prefix. */
-  readonly key: string
-  readonly error?: unknown
-}
 
 /**
  * The keys of an invalidation message from another instance (empty: drop everything), or
@@ -141,20 +66,7 @@ export class Cache {
   readonly #prefix: string
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
-  readonly #stats: Omit<CacheStats, 'pendingInvalidations' | 'circuitOpen'> = {
-    hits: 0,
-    misses: 0,
-    sets: 0,
-    deletes: 0,
-    errors: 0,
-    bypasses: 0,
-    fencedFills: 0,
-    loads: 0,
-    leaseWaits: 0,
-    l1Hits: 0,
-    l1Resets: 0,
-  }
-  readonly #listeners = new Set<(event: CacheEvent) => void>()
+  readonly #counters = new CacheCounters()
   readonly #ttlJitter: number
   readonly #fencing: boolean
   readonly #beforeFill: ((key: string) => Promise<void>) | undefined
@@ -163,8 +75,7 @@ export class Cache {
   /** Full keys whose invalidation failed; they bypass the cache until it succeeds. */
   readonly #pending = new Set<string>()
   #retryTimer: NodeJS.Timeout | undefined
-  readonly #failureThreshold: number
-  readonly #cooldownMs: number
+  readonly #circuit: CircuitBreaker
   readonly #leaseTtlMs: number
   readonly #l1: L1Tier | undefined
   readonly #l1Channel: string
@@ -172,20 +83,22 @@ export class Cache {
   readonly #codecs = new Map<string, ValueCodec>()
   /** Marks this instance's own invalidation messages, which it has already applied. */
   readonly #origin = newFenceToken()
-  #consecutiveFailures = 0
-  #openUntil = 0
 
-  constructor(driver: CacheDriver, options: CacheOptions = {}) {
+  /** @internal `hooks` are for the project's own tests and bench only. */
+  constructor(driver: CacheDriver, options: CacheOptions = {}, hooks?: CacheTestHooks) {
     this.#driver = driver
-    this.#prefix = options.prefix ?? 'stratum:'
-    this.#defaultTtlMs = options.defaultTtlMs ?? 300_000
-    this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024
-    this.#ttlJitter = options.ttlJitter ?? 0.1
-    this.#fencing = options.testing?.fencing ?? true
-    this.#beforeFill = options.testing?.beforeFill
-    this.#failureThreshold = options.circuitBreaker?.failureThreshold ?? 5
-    this.#cooldownMs = options.circuitBreaker?.cooldownMs ?? 1000
-    this.#leaseTtlMs = options.leaseTtlMs ?? 1000
+    this.#prefix = options.prefix ?? CACHE_DEFAULTS.prefix
+    this.#defaultTtlMs = options.defaultTtlMs ?? CACHE_DEFAULTS.defaultTtlMs
+    this.#maxValueBytes = options.maxValueBytes ?? CACHE_DEFAULTS.maxValueBytes
+    this.#ttlJitter = options.ttlJitter ?? CACHE_DEFAULTS.ttlJitter
+    this.#fencing = hooks?.fencing ?? true
+    this.#beforeFill = hooks?.beforeFill
+    this.#circuit = new CircuitBreaker({
+      failureThreshold:
+        options.circuitBreaker?.failureThreshold ?? CACHE_DEFAULTS.circuitBreaker.failureThreshold,
+      cooldownMs: options.circuitBreaker?.cooldownMs ?? CACHE_DEFAULTS.circuitBreaker.cooldownMs,
+    })
+    this.#leaseTtlMs = options.leaseTtlMs ?? CACHE_DEFAULTS.leaseTtlMs
     this.#l1Channel = `${this.#prefix}l1:invalidate`
     const broadcast = driver.broadcast
     if (options.l1?.enabled && broadcast) {
@@ -200,7 +113,7 @@ export class Cache {
         },
         onReset: () => {
           l1.clear()
-          this.#count('l1Resets', this.#l1Channel)
+          this.#counters.count('l1Resets', this.#l1Channel)
         },
       })
     }
@@ -247,16 +160,16 @@ export class Cache {
    * path, and each promise costs (more so where async hooks are on).
    */
   #lookup(key: string, full: string, ifMissing: () => unknown): Promise<unknown> {
-    if (this.#pending.has(full) || this.#circuitIsOpen()) {
-      this.#count('bypasses', key)
+    if (this.#pending.has(full) || this.#circuit.open) {
+      this.#counters.count('bypasses', key)
       return settle(ifMissing)
     }
     const l1 = this.#liveL1()
     if (l1) {
       const local = l1.get(full)
       if (local) {
-        this.#count('l1Hits', key)
-        this.#count('hits', key)
+        this.#counters.count('l1Hits', key)
+        this.#counters.count('hits', key)
         return Promise.resolve(local.value)
       }
     }
@@ -269,16 +182,16 @@ export class Cache {
     }
     return reading.then(
       (bytes) => {
-        this.#succeeded()
+        this.#circuit.succeeded()
         if (bytes === null || bytes === undefined) {
-          this.#count('misses', key)
+          this.#counters.count('misses', key)
           return ifMissing()
         }
         let value: unknown
         try {
           value = decodeValue(bytes, this.#codecs)
         } catch (error) {
-          this.#count('bypasses', key, error)
+          this.#counters.count('bypasses', key, error)
           // Another deploy's codec wrote it: leave it to that deploy. Garbage: remove it.
           if (error instanceof UndecodableValue && error.foreign) return ifMissing()
           return this.#driver
@@ -286,7 +199,7 @@ export class Cache {
             .catch(() => {})
             .then(ifMissing)
         }
-        this.#count('hits', key)
+        this.#counters.count('hits', key)
         l1?.fill(full, value, epoch)
         return value
       },
@@ -306,14 +219,14 @@ export class Cache {
     const bytes = this.#encode(key, value)
     const ttl = this.#ttl(options.ttlMs)
     this.#l1?.invalidate([full])
-    if (this.#circuitIsOpen()) {
-      this.#count('bypasses', key)
+    if (this.#circuit.open) {
+      this.#counters.count('bypasses', key)
       return false
     }
     try {
       await this.#driver.set(full, bytes, ttl)
-      this.#succeeded()
-      this.#count('sets', key)
+      this.#circuit.succeeded()
+      this.#counters.count('sets', key)
       this.#publish([full])
       return true
     } catch (error) {
@@ -326,17 +239,17 @@ export class Cache {
   async delete(...keys: string[]): Promise<boolean> {
     const full = keys.map((k) => this.#key(k))
     this.#l1?.invalidate(full)
-    if (this.#circuitIsOpen()) {
+    if (this.#circuit.open) {
       // A delete that cannot be sent is an invalidation to retry, never a silent loss.
       for (const key of full) this.#pending.add(key)
       this.#scheduleRetry()
-      this.#count('bypasses', keys.join(','))
+      this.#counters.count('bypasses', keys.join(','))
       return false
     }
     try {
       await this.#driver.delete(full)
-      this.#succeeded()
-      for (const key of keys) this.#count('deletes', key)
+      this.#circuit.succeeded()
+      for (const key of keys) this.#counters.count('deletes', key)
       this.#publish(full)
       return true
     } catch (error) {
@@ -363,7 +276,7 @@ export class Cache {
       return Promise.reject(error)
     }
     return this.#lookup(key, full, () =>
-      this.#pending.has(full) || this.#circuitIsOpen()
+      this.#pending.has(full) || this.#circuit.open
         ? load()
         : this.#singleFlight(full, () => this.#fill(key, full, load, options)),
     ) as Promise<T>
@@ -394,8 +307,8 @@ export class Cache {
   ): Promise<T> {
     const groupFull = this.#key(group)
     if (options.codec && !this.#codecs.has(options.codec.id)) this.registerCodec(options.codec)
-    if (this.#pending.has(groupFull) || this.#circuitIsOpen()) {
-      this.#count('bypasses', group)
+    if (this.#pending.has(groupFull) || this.#circuit.open) {
+      this.#counters.count('bypasses', group)
       return load()
     }
     const fenceKey = groupFull + FENCE_SUFFIX
@@ -405,7 +318,7 @@ export class Cache {
       const epoch = l1?.epoch ?? 0
       try {
         token = await this.#driver.fence(fenceKey, options.ttlMs * 2)
-        this.#succeeded()
+        this.#circuit.succeeded()
       } catch (error) {
         this.#failed(group, error)
         return load()
@@ -449,10 +362,10 @@ export class Cache {
           holder,
           this.#leaseTtlMs,
         )
-        this.#succeeded()
+        this.#circuit.succeeded()
       } catch (error) {
         this.#failed(key, error)
-        this.#count('loads', key)
+        this.#counters.count('loads', key)
         return load()
       }
       if (claim.value !== undefined) {
@@ -461,8 +374,8 @@ export class Cache {
           this.#liveL1()?.fill(full, value, epoch)
           return value
         } catch (error) {
-          this.#count('bypasses', key, error)
-          this.#count('loads', key)
+          this.#counters.count('bypasses', key, error)
+          this.#counters.count('loads', key)
           return load()
         }
       }
@@ -478,7 +391,7 @@ export class Cache {
       if (performance.now() >= deadline) {
         return this.#loadAndStore(key, full, load, options, { fenceKey, token, epoch })
       }
-      if (pause === 1) this.#count('leaseWaits', key)
+      if (pause === 1) this.#counters.count('leaseWaits', key)
       await new Promise((resolve) => setTimeout(resolve, pause))
       pause = Math.min(pause * 2, MAX_LEASE_POLL_MS)
     }
@@ -492,7 +405,7 @@ export class Cache {
     options: ReadThroughOptions,
     fence: { fenceKey: string; token: string; epoch: number } | undefined,
   ): Promise<T> {
-    this.#count('loads', key)
+    this.#counters.count('loads', key)
     const value = await load()
     if (value === null && options.negativeTtlMs === undefined) return value
     let bytes: Buffer
@@ -506,12 +419,12 @@ export class Cache {
     try {
       if (fence === undefined) {
         await this.#driver.set(full, bytes, ttl)
-        this.#count('sets', key)
+        this.#counters.count('sets', key)
       } else if (await this.#driver.setIfFence(full, bytes, ttl, fence.fenceKey, fence.token)) {
-        this.#count('sets', key)
+        this.#counters.count('sets', key)
         this.#liveL1()?.fill(full, value, fence.epoch)
       } else {
-        this.#count('fencedFills', key)
+        this.#counters.count('fencedFills', key)
       }
     } catch (error) {
       this.#failed(key, error)
@@ -530,10 +443,10 @@ export class Cache {
     const full = keys.map((k) => this.#key(k))
     for (const key of full) this.#inflight.delete(key)
     this.#l1?.invalidate(withFences(full))
-    if (this.#circuitIsOpen()) {
+    if (this.#circuit.open) {
       for (const key of full) this.#pending.add(key)
       this.#scheduleRetry()
-      this.#count('bypasses', keys.join(','))
+      this.#counters.count('bypasses', keys.join(','))
       return
     }
     try {
@@ -542,8 +455,8 @@ export class Cache {
         full.map((k) => k + FENCE_SUFFIX),
         Math.max(this.#defaultTtlMs, 60_000) * 2,
       )
-      this.#succeeded()
-      for (const key of keys) this.#count('deletes', key)
+      this.#circuit.succeeded()
+      for (const key of keys) this.#counters.count('deletes', key)
       this.#publish(full)
     } catch (error) {
       this.#failed(keys.join(','), error)
@@ -577,7 +490,7 @@ export class Cache {
 
   /** The L1 tier when it can be trusted: enabled, subscribed, and the circuit closed. */
   #liveL1(): L1Tier | undefined {
-    return this.#l1 && this.#subscription?.live && this.#openUntil === 0 ? this.#l1 : undefined
+    return this.#l1 && this.#subscription?.live && !this.#circuit.tripped ? this.#l1 : undefined
   }
 
   #scheduleRetry(): void {
@@ -594,7 +507,7 @@ export class Cache {
         for (const key of keys) this.#pending.delete(key)
         this.#publish(keys)
         // The retry doubles as the half-open probe: it worked, so close the circuit.
-        this.#succeeded()
+        this.#circuit.succeeded()
       } catch {
         // Still unreachable: the keys keep bypassing the cache.
       }
@@ -603,25 +516,12 @@ export class Cache {
     this.#retryTimer.unref()
   }
 
-  #circuitIsOpen(): boolean {
-    return this.#openUntil > 0 && performance.now() < this.#openUntil
-  }
-
-  #succeeded(): void {
-    this.#consecutiveFailures = 0
-    this.#openUntil = 0
-  }
-
   #failed(key: string, error: unknown): void {
-    this.#count('errors', key, error)
-    this.#consecutiveFailures++
-    if (this.#consecutiveFailures >= this.#failureThreshold) {
-      this.#openUntil = performance.now() + this.#cooldownMs
-      // Invalidations may be missed while the backend is away: start the L1 over.
-      if (this.#l1) {
-        this.#l1.clear()
-        this.#count('l1Resets', key)
-      }
+    this.#counters.count('errors', key, error)
+    // Invalidations may be missed while the backend is away: start the L1 over.
+    if (this.#circuit.failed() && this.#l1) {
+      this.#l1.clear()
+      this.#counters.count('l1Resets', key)
     }
   }
 
@@ -640,16 +540,15 @@ export class Cache {
   /** A copy of the counters. */
   stats(): CacheStats {
     return {
-      ...this.#stats,
+      ...this.#counters.snapshot(),
       pendingInvalidations: this.#pending.size,
-      circuitOpen: this.#circuitIsOpen(),
+      circuitOpen: this.#circuit.open,
     }
   }
 
   /** Calls `listener` for every counted outcome; returns a function that unsubscribes. */
   subscribe(listener: (event: CacheEvent) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#counters.subscribe(listener)
   }
 
   /** Resolves when the backend answers; rejects otherwise. */
@@ -700,7 +599,7 @@ export class Cache {
     try {
       bytes = encodeValue(value, codec)
     } catch (error) {
-      this.#count('bypasses', key, error)
+      this.#counters.count('bypasses', key, error)
       throw new StratumError(
         'VALIDATION',
         `Cache value for ${key} cannot be serialized (${(error as Error).message})`,
@@ -710,25 +609,12 @@ export class Cache {
       )
     }
     if (bytes.byteLength > this.#maxValueBytes) {
-      this.#count('bypasses', key)
+      this.#counters.count('bypasses', key)
       throw new StratumError(
         'VALIDATION',
         `Cache value for ${key} is ${bytes.byteLength} bytes, over the limit of ${this.#maxValueBytes} (maxValueBytes)`,
       )
     }
     return bytes
-  }
-
-  #count(type: CacheEvent['type'], key: string, error?: unknown): void {
-    this.#stats[type]++
-    if (this.#listeners.size === 0) return
-    const event: CacheEvent = error === undefined ? { type, key } : { type, key, error }
-    for (const listener of this.#listeners) {
-      try {
-        listener(event)
-      } catch {
-        // A listener's failure must not break the cache call.
-      }
-    }
   }
 }

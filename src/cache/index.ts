@@ -9,14 +9,10 @@
  * ```
  * @module
  */
-export {
-  Cache,
-  type CacheEvent,
-  type CacheOptions,
-  type CacheStats,
-  type ReadThroughOptions,
-} from './cache.js'
+export { Cache } from './cache.js'
 export type { Broadcast, CacheDriver, Claim, RateDecision, Subscription } from './cache-driver.js'
+export { CACHE_DEFAULTS } from './cache-options.js'
+export type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
 export {
   createRateLimiter,

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import rfdc from 'rfdc'
+import { CACHE_DEFAULTS } from './cache-options.js'
 
 /** Bounds of the in-process L1 tier. */
 export interface L1Options {
@@ -28,8 +29,8 @@ export class L1Tier {
 
   constructor(options: L1Options = {}) {
     this.#entries = new LRUCache({
-      max: options.maxEntries ?? 10_000,
-      ttl: options.ttlMs ?? 5_000,
+      max: options.maxEntries ?? CACHE_DEFAULTS.l1.maxEntries,
+      ttl: options.ttlMs ?? CACHE_DEFAULTS.l1.ttlMs,
     })
   }
 

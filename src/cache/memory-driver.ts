@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { CacheDriver } from './cache-driver.js'
+import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
 import { gcra } from './gcra.js'
 
@@ -22,15 +23,15 @@ export interface MemoryDriverOptions {
  */
 export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
   const values = new LRUCache<string, Buffer>({
-    max: options.maxEntries ?? 10_000,
-    maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+    max: options.maxEntries ?? CACHE_DEFAULTS.memory.maxEntries,
+    maxSize: options.maxBytes ?? CACHE_DEFAULTS.memory.maxBytes,
     sizeCalculation: (value, key) => value.byteLength + key.length,
   })
   const counters = new LRUCache<string, string>({
-    max: Math.max(1000, (options.maxEntries ?? 10_000) * 2),
+    max: Math.max(1000, (options.maxEntries ?? CACHE_DEFAULTS.memory.maxEntries) * 2),
   })
   const indexes = new LRUCache<string, Set<string>>({
-    max: Math.max(1000, options.maxEntries ?? 10_000),
+    max: Math.max(1000, options.maxEntries ?? CACHE_DEFAULTS.memory.maxEntries),
   })
   const deleteAll = (keys: readonly string[]) =>
     keys.reduce((n, key) => n + (values.delete(key) ? 1 : 0), 0)

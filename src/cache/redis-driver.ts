@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { type TlsSettings, tlsConnectionOptions } from '../util/tls-connection-options.js'
 import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
+import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
 
 /** Most keys one command is given (see perSlot). */
@@ -256,7 +257,10 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   const owned = !options.client
   const tls = redisTls(options.tls, [options.url, ...(options.clusterNodes ?? [])])
   const settings: RedisOptions = {
-    ...cacheClientOptions(options.commandTimeoutMs ?? 250, options.connectTimeoutMs ?? 1000),
+    ...cacheClientOptions(
+      options.commandTimeoutMs ?? CACHE_DEFAULTS.redis.commandTimeoutMs,
+      options.connectTimeoutMs ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
+    ),
     ...(tls ? { tls } : {}),
   }
   const sentinelTls = options.sentinel?.nodes.some((node) => node.startsWith('rediss:'))
@@ -283,7 +287,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
           // A moved slot (a failover, a restart) is followed at once, not queued.
           retryDelayOnMoved: 0,
           retryDelayOnClusterDown: 100,
-          slotsRefreshTimeout: options.connectTimeoutMs ?? 1000,
+          slotsRefreshTimeout: options.connectTimeoutMs ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
         })
       : options.sentinel
         ? new Redis({
@@ -344,7 +348,10 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             firstAttempt = undefined
             resolve()
           }
-          const timer = setTimeout(done, options.connectTimeoutMs ?? 1000)
+          const timer = setTimeout(
+            done,
+            options.connectTimeoutMs ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
+          )
           timer.unref()
           client.once('ready', done).once('error', done).once('end', done)
         })

@@ -35,7 +35,7 @@ export const optionsSchema = z
      * them round robin (see `data.readYourWrites()` and `consistency: 'primary'`).
      */
     replicas: z.array(postgresUrl).max(32).default([]),
-    backups: backupsSchema.default(backupsSchema.parse({})),
+    backups: backupsSchema,
     migrations: z
       .object({
         /**
@@ -58,7 +58,7 @@ export const optionsSchema = z
           .default([]),
       })
       .strict()
-      .default({ sets: [] }),
+      .prefault({}),
     /**
      * Packages adding their own tables, migrations and `data.ext` accessor
      * (`defineExtension()`); their migrations run after the core's and `migrations.sets`.
@@ -87,13 +87,13 @@ export const optionsSchema = z
           .default(['users/{userId}/']),
       })
       .strict()
-      .default({ blobPrefixes: ['users/{userId}/'] }),
+      .prefault({}),
     s3: s3Schema.optional(),
-    blobs: blobsSchema.default(blobsSchema.parse({})),
+    blobs: blobsSchema,
     redisUrl: redisUrl.optional(),
-    cache: cacheSchema.default(cacheSchema.parse({})),
-    database: databaseSchema.default(databaseSchema.parse({})),
-    embeddings: embeddingsSchema.default(embeddingsSchema.parse({})),
+    cache: cacheSchema,
+    database: databaseSchema,
+    embeddings: embeddingsSchema,
   })
   .strict()
   .superRefine((o, ctx) => {

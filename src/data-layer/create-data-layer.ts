@@ -1,5 +1,6 @@
 import { createRateLimiter } from '../cache/rate-limiter.js'
 import { SessionStore } from '../cache/session-store.js'
+import { CACHE_TEST_HOOKS, type CacheTestHooks } from '../cache/test-hooks.js'
 import { optionsFromEnv } from '../config/env-variables.js'
 import { type DataLayerOptions, resolveOptions } from '../config/options.js'
 import { adminConnection } from '../db/admin-connection.js'
@@ -86,7 +87,8 @@ async function createDataLayerImpl(
     throw error
   }
   const replicas = openReplicas(resolved, connection, observer)
-  const { cache, driver: cacheDriver } = openCache(resolved)
+  const hooks = (options as { [CACHE_TEST_HOOKS]?: CacheTestHooks })[CACHE_TEST_HOOKS]
+  const { cache, driver: cacheDriver } = openCache(resolved, hooks)
   // A direct URL (behind a pooler) serves exactly as an admin URL does: a session of its own.
   const adminUrl = resolved.adminUrl ?? resolved.directUrl
   const admin = adminConnection(

@@ -1,5 +1,5 @@
 import { getTableName } from 'drizzle-orm'
-import type { ReadThroughOptions } from '../cache/cache.js'
+import type { ReadThroughOptions } from '../cache/cache-types.js'
 import type { ResolvedOptions } from '../config/options.js'
 import { CascadeGraph } from '../repositories/cascade-graph.js'
 import { chatMessages } from '../schema/chat-messages.js'

@@ -1,4 +1,5 @@
-import type { Cache, CacheStats } from '../cache/cache.js'
+import type { Cache } from '../cache/cache.js'
+import type { CacheStats } from '../cache/cache-types.js'
 import type { DatabaseConnection, PoolStats } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import type { ReadReplicas, ReplicaState } from '../db/read-replicas.js'

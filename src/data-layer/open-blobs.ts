@@ -1,6 +1,7 @@
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import type { ResolvedOptions } from '../config/options.js'
 import type { BlobDriver } from '../storage/blob-driver.js'
+import { BLOB_DEFAULTS } from '../storage/blob-options.js'
 import { BlobStore } from '../storage/blob-store.js'
 import { fsBlobDriver } from '../storage/fs-driver.js'
 
@@ -8,7 +9,7 @@ import { fsBlobDriver } from '../storage/fs-driver.js'
 export async function openBlobs(options: ResolvedOptions): Promise<BlobStore> {
   const { s3, blobs } = options
   let driver: BlobDriver
-  if (blobs.driver) driver = blobs.driver as BlobDriver
+  if (blobs.driver) driver = blobs.driver
   else if (s3) {
     // Loaded only when configured: the AWS SDK takes a while to load.
     const { s3BlobDriver } = await import('../storage/s3-driver.js')
@@ -24,7 +25,7 @@ export async function openBlobs(options: ResolvedOptions): Promise<BlobStore> {
     })
   } else {
     driver = fsBlobDriver({
-      dir: resolve(blobs.dir ?? join('.stratum', 'blobs')),
+      dir: resolve(blobs.dir ?? BLOB_DEFAULTS.dir),
       fsync: blobs.fsync,
     })
   }

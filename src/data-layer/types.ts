@@ -1,5 +1,6 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
-import type { Cache, CacheStats } from '../cache/cache.js'
+import type { Cache } from '../cache/cache.js'
+import type { CacheStats } from '../cache/cache-types.js'
 import type { RateLimiter } from '../cache/rate-limiter.js'
 import type { SessionStore } from '../cache/session-store.js'
 import type { PoolStats, StratumDatabase, StratumTransaction } from '../db/connection.js'

@@ -15,6 +15,7 @@ export const poolSchema = z
   })
   .strict()
   .refine((p) => p.min <= p.max, { message: 'min must not exceed max', path: ['min'] })
+  .prefault({})
 
 /** A postgres:// or postgresql:// URL. */
 export const postgresUrl = z.string().superRefine((value, ctx) => {
@@ -54,7 +55,7 @@ export const databaseSchema = z
     loadDataDir: z
       .custom<Blob>((v) => v instanceof Blob, { message: 'must be a Blob from dumpDataDir()' })
       .optional(),
-    pool: poolSchema.default(poolSchema.parse({})),
+    pool: poolSchema,
     tls: tlsSchema.optional(),
     /** Queries at or over this many ms are counted as slow and logged (0: never). */
     slowQueryMs: z.number().int().min(0).default(500),
@@ -81,6 +82,7 @@ export const databaseSchema = z
     startWhenDown: z.boolean().default(false),
   })
   .strict()
+  .prefault({})
 
 /** Connection pool settings for a Postgres server. */
 export type PoolOptions = z.input<typeof poolSchema>

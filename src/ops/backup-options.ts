@@ -9,3 +9,4 @@ export const backupsSchema = z
     pgBinDir: z.string().min(1).optional(),
   })
   .strict()
+  .prefault({})

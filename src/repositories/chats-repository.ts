@@ -3,7 +3,8 @@ import type { Executor } from '../db/connection.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import type { Chat, chats } from '../schema/chats.js'
 import { chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
-import { type Page, type ReadOptions, Repository } from './repository.js'
+import { Repository } from './repository.js'
+import type { Page, ReadOptions } from './repository-types.js'
 
 /** Paging arguments of the list methods. */
 export interface ListOptions extends ReadOptions {

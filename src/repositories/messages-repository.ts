@@ -4,8 +4,9 @@ import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/c
 import { chats } from '../schema/chats.js'
 import { chatEntityKey, chatsOfUserKey, messagesOfChatKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
-import { type Page, Repository } from './repository.js'
+import { Repository } from './repository.js'
 import type { RepositoryContext } from './repository-context.js'
+import type { Page } from './repository-types.js'
 import { validate, validateEach } from './validate.js'
 
 /** Paging arguments of `listByChat`. */

@@ -1,4 +1,5 @@
-import type { Cache, ReadThroughOptions } from '../cache/cache.js'
+import type { Cache } from '../cache/cache.js'
+import type { ReadThroughOptions } from '../cache/cache-types.js'
 import type { Executor } from '../db/connection.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
 import type { VectorTableLayout } from '../db/vector-table.js'

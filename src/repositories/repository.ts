@@ -1,13 +1,12 @@
 import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
-import { z } from 'zod'
-import type { Cache, ReadThroughOptions } from '../cache/cache.js'
 import type { ValueCodec } from '../cache/value-codec.js'
 import type { Executor } from '../db/connection.js'
 import { mapDatabaseError, sqlStateOf } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { appendAll } from '../util/append-all.js'
 import { clip } from '../util/clip.js'
+import { bulkBatchSize, insertStreaming } from './bulk-insert.js'
 import { entityKey } from './cache-keys.js'
 import { compileWhere, type Where } from './filters.js'
 import {
@@ -16,80 +15,27 @@ import {
   decodeCursor,
   encodeCursor,
   type KeysetColumn,
-  type SortDirection,
 } from './keyset.js'
 import { PreparedRowQuery } from './prepared-row-query.js'
 import { type IdCheck, idCheckFor } from './primary-key.js'
+import { ReadCaching } from './read-caching.js'
 import type { RepositoryContext } from './repository-context.js'
+import {
+  DEFAULT_PAGE_SIZE,
+  type FindManyOptions,
+  type FindPageOptions,
+  MAX_PAGE_SIZE,
+  type OrderBy,
+  type Page,
+  type ReadOptions,
+  type UpsertOptions,
+} from './repository-types.js'
 import { pageCodec, type RowCodec, rowCodec } from './row-codec.js'
 import { runOperation, runRead } from './run-operation.js'
 import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
 
-/** How one read operation of a repository goes through the cache. */
-interface CachePlan {
-  readonly cache: Cache
-  readonly codec: ValueCodec | undefined
-  /** The table's policy for the operation, with the codec. */
-  readonly policy: ReadThroughOptions
-  /** `table.operation`, for errors. */
-  readonly label: string
-}
-
-/** Default and largest page sizes of `findMany` and `findPage`. */
-export const DEFAULT_PAGE_SIZE = 50
-/** Largest `limit` a list read accepts. */
-export const MAX_PAGE_SIZE = 1000
-
-/** Ordering of a list read: column -> direction, applied in key order. */
-export type OrderBy<TRow> = { [K in keyof TRow]?: SortDirection }
-
-/** Where a read outside a transaction may be served when replicas are configured. */
-export interface ReadOptions {
-  /**
-   * `'primary'` reads the primary, so the caller sees every write committed before the
-   * call; `'replica'` (the default) lets a replica that is up serve it (it may lag the
-   * primary by its replication delay). Cached reads are never stale either way: a cache
-   * entry is filled from the primary and dropped after each write's commit.
-   */
-  consistency?: 'primary' | 'replica' | undefined
-}
-
-/** Arguments of `findMany`. */
-export interface FindManyOptions<TRow> extends ReadOptions {
-  where?: Where<TRow>
-  orderBy?: OrderBy<TRow>
-  /** At most this many rows (default 50, at most 1000). */
-  limit?: number
-}
-
-/** Arguments of `findPage`: `findMany`'s plus the cursor of the previous page. */
-export interface FindPageOptions<TRow> extends FindManyOptions<TRow> {
-  /** `nextCursor` of the previous page; absent for the first page. */
-  cursor?: string | null | undefined
-}
-
-/** One page of a keyset-paginated read. */
-export interface Page<TRow> {
-  readonly items: TRow[]
-  /** Pass to the next call to continue after the last item; null on the last page. */
-  readonly nextCursor: string | null
-}
-
-/** Options of `upsert`. */
-export interface UpsertOptions<TRow> {
-  /** Columns of the unique constraint to resolve conflicts on (default: the primary key). */
-  target?: (keyof TRow & string)[]
-}
-
 const CURSOR_FIELD = '__stratum_cursor_'
-
-const createManyOptionsSchema = z
-  .object({
-    batchSize: z.number().int().min(1).max(65_000).optional(),
-    returning: z.boolean().optional(),
-  })
-  .strict()
 
 /**
  * Typed data access over one Drizzle table with a single-column primary key. Every input
@@ -115,11 +61,14 @@ export class Repository<T extends PgTable> {
   protected readonly pageCodec: ValueCodec | undefined
 
   /** @internal */
+  readonly #caching: ReadCaching
+
   constructor(context: RepositoryContext, definition: TableDefinition<T>) {
     this.context = context
     this.definition = definition
     this.#rowCodec = rowCodec(definition.name, definition.columns)
     this.#idCheck = idCheckFor(definition.primaryKey.column)
+    this.#caching = new ReadCaching(context, definition.name)
     this.pageCodec = this.#rowCodec && (pageCodec(this.#rowCodec) as ValueCodec)
     if (this.#rowCodec) context.cache?.registerCodec(this.#rowCodec as ValueCodec)
     if (this.pageCodec) context.cache?.registerCodec(this.pageCodec)
@@ -182,6 +131,35 @@ export class Repository<T extends PgTable> {
     )
   }
 
+  /**
+   * Reads through the cache when this table is cached and no transaction is open;
+   * otherwise reads the database. Cache fills always read the primary.
+   * @internal
+   */
+  protected readThrough<R>(
+    operation: string,
+    key: string,
+    read: () => Promise<R>,
+    codec?: ValueCodec,
+  ): Promise<R> {
+    return this.#caching.readThrough(operation, key, read, codec)
+  }
+
+  /**
+   * Reads one member of a cached group (a list page) through the cache when this table is
+   * cached and no transaction is open; otherwise reads the database.
+   * @internal
+   */
+  protected readGroup<R>(
+    operation: string,
+    group: string,
+    member: string,
+    read: () => Promise<R>,
+    codec?: ValueCodec,
+  ): Promise<R> {
+    return this.#caching.readGroup(operation, group, member, read, codec)
+  }
+
   readonly #byIdQuery = (executor: Executor, key: unknown) =>
     executor
       .select()
@@ -217,80 +195,6 @@ export class Repository<T extends PgTable> {
    */
   protected read<R>(operation: string, fn: (executor: Executor) => Promise<R>): Promise<R> {
     return runRead(this.context, `${this.definition.name}.${operation}`, fn)
-  }
-
-  /**
-   * Reads through the cache when this table is cached and no transaction is open;
-   * otherwise reads the database. Cache fills always read the primary.
-   * @internal
-   */
-  protected readThrough<R>(
-    operation: string,
-    key: string,
-    read: () => Promise<R>,
-    codec?: ValueCodec,
-  ): Promise<R> {
-    const plan = this.#cachePlan(operation, codec)
-    if (!plan) return read()
-    return this.#viaCache(plan, read, (cache, policy, load) => cache.readThrough(key, load, policy))
-  }
-
-  /**
-   * Reads one member of a cached group (a list page) through the cache when this table is
-   * cached and no transaction is open; otherwise reads the database.
-   * @internal
-   */
-  protected readGroup<R>(
-    operation: string,
-    group: string,
-    member: string,
-    read: () => Promise<R>,
-    codec?: ValueCodec,
-  ): Promise<R> {
-    const plan = this.#cachePlan(operation, codec)
-    if (!plan) return read()
-    return this.#viaCache(plan, read, (cache, policy, load) =>
-      cache.readThroughGroup(group, member, load, policy),
-    )
-  }
-
-  /** Cache plans by operation: policies are fixed for a context's life, so work them out once. */
-  readonly #cachePlans = new Map<string, CachePlan | null>()
-
-  /** How `operation` reads through the cache (with `codec`), or null when it does not. */
-  #cachePlan(operation: string, codec: ValueCodec | undefined): CachePlan | null {
-    const known = this.#cachePlans.get(operation)
-    if (known !== undefined && (known === null || known.codec === codec)) return known
-    const cache = this.context.cache
-    const policy = cache && this.context.cachePolicy(this.definition.name, operation)
-    const plan =
-      cache && policy
-        ? {
-            cache,
-            codec,
-            policy: codec ? { ...policy, codec } : policy,
-            label: `${this.definition.name}.${operation}`,
-          }
-        : null
-    this.#cachePlans.set(operation, plan)
-    return plan
-  }
-
-  #viaCache<R>(
-    plan: CachePlan,
-    read: () => Promise<R>,
-    cached: (cache: Cache, policy: ReadThroughOptions, load: () => Promise<R>) => Promise<R>,
-  ): Promise<R> {
-    try {
-      // Checked here too: a cache hit must not hide use after close or outer use in a transaction.
-      this.context.assertUsable(plan.label)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    // A fill from a lagging replica would cache a row older than a committed write, which
-    // no later invalidation removes: fills read the primary.
-    const reads = this.context.reads
-    return cached(plan.cache, plan.policy, reads ? () => reads.onPrimary(read) : read)
   }
 
   /** The cache key of the row with this primary key. @internal */
@@ -521,14 +425,20 @@ export class Repository<T extends PgTable> {
     options: { batchSize?: number; returning?: boolean } = {},
   ): Promise<RowOf<T>[] | { count: number }> {
     const context = `${this.definition.name}.createMany`
-    validate(createManyOptionsSchema, options, context)
-    const columnCount = Object.keys(this.definition.columns).length
-    // Postgres takes at most 65535 parameters per statement.
-    const batchSize = Math.max(
-      1,
-      Math.min(options.batchSize ?? 1000, Math.floor(65_000 / columnCount)),
-    )
-    if (options.returning === false) return this.#streamInto(inputs, batchSize, context)
+    const batchSize = bulkBatchSize(options, Object.keys(this.definition.columns).length, context)
+    if (options.returning === false)
+      return insertStreaming(
+        {
+          table: this.table as PgTable,
+          pk: this.pk,
+          insertSchema: this.definition.insertSchema,
+          entityKey: (id) => this.entityKey(id),
+          run: (fn) => this.run('createMany', () => this.context.transaction(fn)),
+        },
+        inputs,
+        batchSize,
+        context,
+      )
     const values = validateEach(this.definition.insertSchema, inputs, context) as Record<
       string,
       unknown
@@ -548,66 +458,6 @@ export class Repository<T extends PgTable> {
         return out
       }),
     )
-  }
-
-  /** `createMany(..., { returning: false })`: a batch in memory at a time, keys only kept. */
-  #streamInto(
-    inputs: Iterable<InsertOf<T>> | AsyncIterable<InsertOf<T>>,
-    batchSize: number,
-    context: string,
-  ): Promise<{ count: number }> {
-    if (
-      typeof inputs !== 'object' ||
-      inputs === null ||
-      !(Symbol.iterator in inputs || Symbol.asyncIterator in inputs)
-    )
-      return Promise.reject(
-        new ValidationError(context, [{ path: '', message: 'must be an iterable of rows' }]),
-      )
-    // An error of the caller's own source (a file that cannot be read) goes up as it came,
-    // not as a database error; the transaction is rolled back all the same.
-    let sourceFailure: { error: unknown } | undefined
-    const rows = (async function* () {
-      try {
-        yield* inputs as AsyncIterable<unknown>
-      } catch (error) {
-        sourceFailure = { error }
-        throw error
-      }
-    })()
-    return this.run('createMany', () =>
-      this.context.transaction(async (tx) => {
-        let count = 0
-        const keys: string[] = []
-        let batch: Record<string, unknown>[] = []
-        const flush = async () => {
-          if (batch.length === 0) return
-          const rows = (await tx.executor
-            .insert(this.table as PgTable)
-            .values(batch)
-            .returning({ id: this.pk })) as { id: unknown }[]
-          for (const row of rows) keys.push(this.entityKey(row.id))
-          count += rows.length
-          batch = []
-        }
-        for await (const input of rows) {
-          batch.push(
-            validateEach(
-              this.definition.insertSchema,
-              [input],
-              context,
-              count + batch.length,
-            )[0] as Record<string, unknown>,
-          )
-          if (batch.length >= batchSize) await flush()
-        }
-        await flush()
-        await tx.afterCommit(keys)
-        return { count }
-      }),
-    ).catch((error: unknown) => {
-      throw sourceFailure ? sourceFailure.error : error
-    })
   }
 
   /** Applies a validated partial update; returns the new row or throws `NOT_FOUND`. */

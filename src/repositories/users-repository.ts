@@ -13,7 +13,8 @@ import {
   messagesOfChatKey,
 } from './cache-keys.js'
 import type { ErasureReport } from './erase-user.js'
-import { type ReadOptions, Repository, type UpsertOptions } from './repository.js'
+import { Repository } from './repository.js'
+import type { ReadOptions, UpsertOptions } from './repository-types.js'
 import { validate } from './validate.js'
 
 /**

@@ -1,4 +1,6 @@
+import type { S3Client } from '@aws-sdk/client-s3'
 import { z } from 'zod'
+import type { BlobDriver } from './blob-driver.js'
 
 const isS3Client = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && 'send' in value && 'config' in value
@@ -28,11 +30,29 @@ export const s3Schema = z
       })
       .strict()
       .optional(),
-    client: z.custom<object>(isS3Client, { message: 'must be an S3Client' }).optional(),
+    client: z.custom<S3Client>(isS3Client, { message: 'must be an S3Client' }).optional(),
     checksums: z.enum(['when_supported', 'when_required']).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
   })
   .strict()
+
+/**
+ * The blob store's defaults, stated once: the options schema fills them in and `BlobStore`
+ * falls back to them when built directly.
+ */
+export const BLOB_DEFAULTS = {
+  /** The filesystem driver's directory, relative to the working directory. */
+  dir: '.stratum/blobs',
+  prefix: '',
+  /** 8 MiB parts for multipart uploads (S3's minimum is 5 MiB). */
+  partSizeBytes: 8 * 1024 * 1024,
+  /** Parts uploaded at once. */
+  queueSize: 4,
+  fsync: true,
+} as const
+
+/** S3's smallest part of a multipart upload (but the last). */
+export const MIN_PART_BYTES = 5 * 1024 * 1024
 
 /** The `blobs` options: the filesystem or a given driver, key prefix, multipart sizes. */
 export const blobsSchema = z
@@ -40,14 +60,11 @@ export const blobsSchema = z
     /** Directory of the filesystem driver (default `./.stratum/blobs`). */
     dir: z.string().min(1).optional(),
     /** Any `BlobDriver` (for example `memoryBlobDriver()`), instead of S3 or the filesystem. */
-    driver: z.custom<object>(isBlobDriver, { message: 'must be a BlobDriver' }).optional(),
-    prefix: z.string().max(512).default(''),
-    partSizeBytes: z
-      .number()
-      .int()
-      .min(5 * 1024 * 1024)
-      .default(8 * 1024 * 1024),
-    queueSize: z.number().int().min(1).max(64).default(4),
-    fsync: z.boolean().default(true),
+    driver: z.custom<BlobDriver>(isBlobDriver, { message: 'must be a BlobDriver' }).optional(),
+    prefix: z.string().max(512).default(BLOB_DEFAULTS.prefix),
+    partSizeBytes: z.number().int().min(MIN_PART_BYTES).default(BLOB_DEFAULTS.partSizeBytes),
+    queueSize: z.number().int().min(1).max(64).default(BLOB_DEFAULTS.queueSize),
+    fsync: z.boolean().default(BLOB_DEFAULTS.fsync),
   })
   .strict()
+  .prefault({})

@@ -14,6 +14,7 @@ import type {
   SignedUrlOptions,
 } from './blob-driver.js'
 import { assertBlobKey, assertBlobPrefix, MAX_BLOB_KEY_BYTES } from './blob-key.js'
+import { BLOB_DEFAULTS, MIN_PART_BYTES } from './blob-options.js'
 
 /** What `put` accepts: text (stored as UTF-8), bytes, or a Node or web stream. */
 export type BlobBody = string | Uint8Array | ArrayBuffer | Readable | ReadableStream<Uint8Array>
@@ -59,7 +60,6 @@ export interface BlobStats {
   errors: number
 }
 
-const MIN_PART_BYTES = 5 * 1024 * 1024
 const MAX_METADATA_BYTES = 2048
 const METADATA_NAME = /^[a-z0-9][a-z0-9_-]*$/
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
@@ -174,7 +174,7 @@ export class BlobStore {
   }
 
   constructor(driver: BlobDriver, options: BlobStoreOptions = {}) {
-    const prefix = options.prefix ?? ''
+    const prefix = options.prefix ?? BLOB_DEFAULTS.prefix
     assertBlobPrefix(prefix)
     const issues = [
       ...checkPositiveInt(options.partSizeBytes, 'partSizeBytes', MIN_PART_BYTES, 5 * 1024 ** 3),
@@ -183,8 +183,8 @@ export class BlobStore {
     if (issues.length > 0) throw new ValidationError('BlobStore options', issues)
     this.#driver = driver
     this.#prefix = prefix
-    this.#partSizeBytes = options.partSizeBytes ?? 8 * 1024 * 1024
-    this.#queueSize = options.queueSize ?? 4
+    this.#partSizeBytes = options.partSizeBytes ?? BLOB_DEFAULTS.partSizeBytes
+    this.#queueSize = options.queueSize ?? BLOB_DEFAULTS.queueSize
   }
 
   /** The driver's name: `s3`, `fs`, `memory`, or a third-party driver's. */
@@ -323,7 +323,7 @@ export class BlobStore {
    * returned `cursor` to get the next page.
    */
   async list(options: BlobListOptions = {}): Promise<BlobPage> {
-    const prefix = options.prefix ?? ''
+    const prefix = options.prefix ?? BLOB_DEFAULTS.prefix
     assertBlobPrefix(prefix)
     const issues = checkPositiveInt(options.limit, 'limit', 1, 1000)
     if (

@@ -34,4 +34,4 @@ export const embeddingsSchema = z
       .optional(),
   })
   .strict()
-  .default({ dimensions: 1536, fullTextLanguage: 'english' })
+  .prefault({})

@@ -1,314 +1,37 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
-import { PgDialect } from 'drizzle-orm/pg-core'
+import { eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
-import { z } from 'zod'
 import type { DatabaseConnection, Executor } from '../db/connection.js'
 import { sqlStateOf } from '../db/map-database-error.js'
-import { StratumError, ValidationError } from '../errors.js'
+import { ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
 import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
-import { embeddingField } from '../schema/fields.js'
 import { appendAll } from '../util/append-all.js'
 import { chunkConflictKeys, otherOwnerConflict, otherOwnerQuery } from './chunk-keys.js'
 import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
+import { METRICS } from './metrics.js'
 import {
-  compileMetadataFilter,
-  type MetadataFilter,
-  metadataFilterSchema,
-} from './metadata-filter.js'
-import { type DistanceMetric, METRICS } from './metrics.js'
-
-/** Arguments of `vectors.search`. */
-export interface VectorSearchOptions {
-  /** The query embedding (same dimension as configured). */
-  embedding: number[]
-  /** The tenant: only this user's vectors are searched. Required unless `scope: 'all'`. */
-  userId?: string | undefined
-  /** `'all'` searches every user's vectors (explicitly; for admin tools and evaluation). */
-  scope?: 'user' | 'all' | undefined
-  /** Restrict to one chat. */
-  chatId?: string | undefined
-  /** A condition on the chunks' metadata; keys and values are always bound parameters. */
-  filter?: MetadataFilter | undefined
-  /** How many results (default 10, at most 1,000). */
-  limit?: number | undefined
-  /** Results to skip first (default 0, at most 10,000). */
-  offset?: number | undefined
-  /** cosine (default), l2 or inner_product. */
-  metric?: DistanceMetric | undefined
-  /** Only results scoring at least this much (see {@link VectorSearchHit.score}). */
-  minScore?: number | undefined
-  /** HNSW candidate list size (default: the larger of 100 and limit + offset). */
-  efSearch?: number | undefined
-  /**
-   * When the user, chat and metadata conditions leave at most this many rows, they are
-   * ranked exactly instead of through the index (default 2,000; 0 turns it off).
-   */
-  exactSearchBelow?: number | undefined
-  /**
-   * `'primary'` searches the primary (sees every committed write); `'replica'` (default)
-   * lets a replica serve it when replicas are configured.
-   */
-  consistency?: 'primary' | 'replica' | undefined
-}
-
-/** Which way a search ran. */
-export interface VectorSearchPlan {
-  /** `index`: the metric's HNSW/IVFFlat index with iterative scan; `exact`: every candidate ranked. */
-  readonly path: 'index' | 'exact'
-  /** Rows the conditions left, counted up to `exactSearchBelow` + 1 (undefined: not counted). */
-  readonly candidates: number | undefined
-  readonly efSearch: number
-  readonly metric: DistanceMetric
-  /** Postgres's `EXPLAIN` of the ranking query, one line per entry. */
-  readonly postgresPlan: readonly string[]
-  /**
-   * The indexes the plan scans, by the names `indexes()` lists: on a partitioned table a
-   * partition's own index is named by the index of `chat_vectors` it belongs to.
-   */
-  readonly indexes: readonly string[]
-}
-
-/** The index names in EXPLAIN lines (index, index-only and bitmap index scans). */
-function scannedIndexes(plan: readonly string[]): string[] {
-  const names = plan.flatMap((line) =>
-    [
-      ...line.matchAll(/(?:Index (?:Only )?Scan(?: Backward)? using|Bitmap Index Scan on) (\S+)/g),
-    ].map((m) => m[1]!),
-  )
-  return [...new Set(names)]
-}
-
-/** A stored chunk as searches return it. */
-export interface VectorChunk {
-  readonly id: string
-  readonly content: string
-  readonly metadata: Record<string, unknown>
-  readonly chatId: string | null
-  readonly messageId: string | null
-  readonly chunkIndex: number
-}
-
-/** One search result, best first. */
-export interface VectorSearchHit extends VectorChunk {
-  /** The metric's distance (cosine: 0 = same direction, 2 = opposite). */
-  readonly distance: number
-  /** Higher is more similar: cosine 1 - distance, l2 1 / (1 + distance), inner product itself. */
-  readonly score: number
-}
-
-/** What `vectors.upsert` returns per stored item, in input order. */
-export interface UpsertedVector {
-  readonly id: string
-  readonly messageId: string | null
-  readonly chunkIndex: number
-}
-
-/** Arguments of `vectors.hybridSearch`: those of `search` plus the query text. */
-export interface HybridSearchOptions extends Omit<VectorSearchOptions, 'minScore' | 'offset'> {
-  /** The words to look for (web search syntax: quotes, `or`, `-word`). */
-  text: string
-  /** Reciprocal rank fusion constant (default 60). */
-  rrfK?: number | undefined
-  /** Weight of each list in the fusion (default 1 and 1). */
-  weights?: { vector?: number | undefined; text?: number | undefined } | undefined
-  /** Rows ranked by each side before fusion (default: the larger of 40 and 4 x limit). */
-  candidates?: number | undefined
-}
-
-/** One hybrid search result, best fused score first. */
-export interface HybridSearchHit extends VectorChunk {
-  /** The reciprocal rank fusion score. */
-  readonly score: number
-  /** 1-based rank in the vector list, or null when only the text matched. */
-  readonly vectorRank: number | null
-  /** 1-based rank in the full-text list, or null when only the vector matched. */
-  readonly textRank: number | null
-  /** The metric's distance when the vector list had it. */
-  readonly distance: number | null
-}
-
-/** Options of `vectors.measureRecall`. */
-export interface RecallOptions {
-  /** How many stored vectors to use as queries (default 50, at most 1,000). */
-  sample?: number | undefined
-  /** k of recall@k (default 10). */
-  limit?: number | undefined
-  metric?: DistanceMetric | undefined
-  /** The ef_search to measure (default: what search uses). */
-  efSearch?: number | undefined
-  /** Scope each query to its vector's user (default false: every user). */
-  perUser?: boolean | undefined
-  /**
-   * Draw the same sample on every call with the same seed (while the rows do not change),
-   * so settings can be compared on the same queries; default: a new random sample.
-   */
-  seed?: number | undefined
-}
-
-/** What `vectors.measureRecall` found. */
-export interface RecallReport {
-  /** Mean over the queries of |indexed ∩ exact| / |exact|. */
-  readonly recall: number
-  readonly queries: number
-  readonly limit: number
-  readonly metric: DistanceMetric
-  readonly efSearch: number
-}
-
-/** Which vectors `vectors.delete` removes: exactly one selector. */
-export type VectorSelector =
-  | { readonly ids: readonly string[] }
-  | { readonly messageId: string }
-  | { readonly chatId: string }
-  | { readonly userId: string }
-
-const searchSchema = (dimensions: number) =>
-  z
-    .object({
-      embedding: embeddingField(dimensions),
-      userId: z.uuid().optional(),
-      scope: z.enum(['user', 'all']).default('user'),
-      chatId: z.uuid().optional(),
-      filter: metadataFilterSchema.optional(),
-      limit: z.number().int().min(1).max(1000).default(10),
-      offset: z.number().int().min(0).max(10_000).default(0),
-      metric: z.enum(['cosine', 'l2', 'inner_product']).default('cosine'),
-      minScore: z.number().refine(Number.isFinite, 'must be a finite number').optional(),
-      efSearch: z.number().int().min(1).max(1000).optional(),
-      exactSearchBelow: z.number().int().min(0).max(1_000_000).default(2000),
-      explain: z.boolean().optional(),
-      consistency: z.enum(['primary', 'replica']).optional(),
-    })
-    .strict()
-    .superRefine((q, ctx) => {
-      if (q.scope === 'user' && q.userId === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['userId'],
-          message: "is required (search every user's vectors only with scope: 'all')",
-        })
-      }
-      if (q.scope === 'all' && q.userId !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['scope'],
-          message: "'all' cannot be combined with userId",
-        })
-      }
-    })
-
-/** Compiles search SQL to text and parameters for a raw session. */
-const dialect = new PgDialect()
-
-/** Batches at least this large are written with COPY (outside a caller's transaction). */
-const COPY_THRESHOLD = 1000
-
-/** A value escaped for COPY's text format. */
-const copyText = (value: string): string =>
-  value.replace(/[\\\n\r\t]/g, (c) =>
-    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
-  )
-
-/**
- * The stored rows in the order of the items, or `CONFLICT` when some were not stored
- * (their key belongs to another user's chunk, whose row the upsert must not take over).
- */
-function inInputOrder(
-  items: readonly NewChatVector[],
-  stored: readonly UpsertedVector[],
-): UpsertedVector[] {
-  const context = 'chat_vectors.upsert'
-  if (stored.length !== items.length) throw otherOwnerConflict(items.length - stored.length)
-  const byKey = new Map(
-    stored.map((s) => [s.messageId ? `${s.messageId}:${s.chunkIndex}` : s.id, s]),
-  )
-  return items.map((v) => {
-    const row = byKey.get(v.messageId ? `${v.messageId}:${v.chunkIndex ?? 0}` : v.id!)
-    if (!row) throw new StratumError('DATABASE', `${context}: a stored chunk went missing`)
-    return row
-  })
-}
-
-/** The columns every search selects for a result. */
-type ChunkRow = {
-  id: string
-  content: string
-  metadata: Record<string, unknown>
-  chat_id: string | null
-  message_id: string | null
-  chunk_index: number
-}
-
-const chunkColumns = sql`${chatVectors.id} as id, ${chatVectors.content} as content,
-  ${chatVectors.metadata} as metadata, ${chatVectors.chatId} as chat_id,
-  ${chatVectors.messageId} as message_id, ${chatVectors.chunkIndex} as chunk_index`
-
-const chunkOf = (row: ChunkRow): VectorChunk => ({
-  id: row.id,
-  content: row.content,
-  metadata: row.metadata,
-  chatId: row.chat_id,
-  messageId: row.message_id,
-  chunkIndex: Number(row.chunk_index),
-})
-
-/** The tenant, chat and metadata conditions of a search, as SQL (bound parameters only). */
-function conditionsOf(
-  query: {
-    userId?: string | undefined
-    chatId?: string | undefined
-    filter?: MetadataFilter | undefined
-  },
-  operation: string,
-): SQL | undefined {
-  let filter: SQL | undefined
-  try {
-    filter = query.filter && compileMetadataFilter(chatVectors.metadata, query.filter)
-  } catch (error) {
-    throw new ValidationError(operation, [{ path: 'filter', message: (error as Error).message }])
-  }
-  return and(
-    query.userId !== undefined ? eq(chatVectors.userId, query.userId) : undefined,
-    query.chatId !== undefined ? eq(chatVectors.chatId, query.chatId) : undefined,
-    filter,
-  )
-}
-
-const hybridSchema = z
-  .object({
-    text: z.string().trim().min(1).max(1000),
-    rrfK: z.number().int().min(1).max(1000).default(60),
-    weights: z
-      .object({
-        vector: z.number().min(0).max(100).default(1),
-        text: z.number().min(0).max(100).default(1),
-      })
-      .strict()
-      .default({ vector: 1, text: 1 }),
-    candidates: z.number().int().min(1).max(1000).optional(),
-  })
-  .strict()
-
-const recallSchema = z
-  .object({
-    sample: z.number().int().min(1).max(1000).default(50),
-    limit: z.number().int().min(1).max(1000).default(10),
-    metric: z.enum(['cosine', 'l2', 'inner_product']).default('cosine'),
-    efSearch: z.number().int().min(1).max(1000).optional(),
-    perUser: z.boolean().default(false),
-    seed: z.number().int().min(0).max(2_147_483_647).optional(),
-  })
-  .strict()
-
-const selectorSchema = z.union([
-  z.object({ ids: z.array(z.uuid()).min(1).max(10_000) }).strict(),
-  z.object({ messageId: z.uuid() }).strict(),
-  z.object({ chatId: z.uuid() }).strict(),
-  z.object({ userId: z.uuid() }).strict(),
-])
+  type ChunkRow,
+  chunkColumns,
+  chunkOf,
+  conditionsOf,
+  dialect,
+  scannedIndexes,
+} from './search-rows.js'
+import { hybridSchema, recallSchema, searchSchema, selectorSchema } from './vector-inputs.js'
+import type {
+  HybridSearchHit,
+  HybridSearchOptions,
+  RecallOptions,
+  RecallReport,
+  UpsertedVector,
+  VectorSearchHit,
+  VectorSearchOptions,
+  VectorSearchPlan,
+  VectorSelector,
+} from './vector-types.js'
+import { COPY_THRESHOLD, inInputOrder, upsertByCopy } from './vector-upsert.js'
 
 /**
  * Embedded chunks and cosine similarity search, always scoped to one user.
@@ -397,7 +120,7 @@ export class VectorStore {
     const partitioned = (await this.#context.vectorTable.partitions()) > 0
     // One query for the whole call, run in its transaction before anything is written.
     const check = partitioned ? otherOwnerQuery(keyed) : undefined
-    if (byCopy) return this.#upsertByCopy(byCopy, values, partitioned, check)
+    if (byCopy) return upsertByCopy(byCopy, values, partitioned, check, this.#context.dimensions)
     const keys = chunkConflictKeys(partitioned)
     return this.#context.transaction(async (tx) => {
       if (check && (await tx.executor.execute(check)).rows.length > 0) throw otherOwnerConflict()
@@ -441,73 +164,6 @@ export class VectorStore {
         appendAll(out, inInputOrder(batch, stored))
       }
       return out
-    })
-  }
-
-  async #upsertByCopy(
-    connection: DatabaseConnection,
-    values: readonly NewChatVector[],
-    partitioned: boolean,
-    otherOwnerCheck: SQL | undefined,
-  ): Promise<UpsertedVector[]> {
-    const keys = chunkConflictKeys(partitioned)
-    // Fresh chunks only (no message key, no id of the caller's): nothing can conflict, so
-    // they are copied straight into the table instead of through the staging table.
-    const fresh = values.every((v) => !v.messageId && !v.id)
-    const staged = values.map((v) => (v.id ? v : { ...v, id: uuidv7() }))
-    function* lines(withOrder: boolean): Generator<string> {
-      for (let start = 0; start < staged.length; start += 500) {
-        let chunk = ''
-        for (let i = start; i < Math.min(start + 500, staged.length); i++) {
-          const v = staged[i]!
-          chunk += `${[
-            ...(withOrder ? [i] : []),
-            v.id,
-            v.userId,
-            v.chatId ?? '\\N',
-            v.messageId ?? '\\N',
-            v.chunkIndex ?? 0,
-            copyText(v.content),
-            `[${v.embedding.join(',')}]`,
-            copyText(JSON.stringify(v.metadata ?? {})),
-          ].join('\t')}\n`
-        }
-        yield chunk
-      }
-    }
-    const columns = 'id, user_id, chat_id, message_id, chunk_index, content, embedding, metadata'
-    const merge = (which: string, target: string) => `
-      insert into chat_vectors (${columns})
-      select ${columns} from stratum_vector_staging where ${which} order by ord
-      on conflict (${target}) do update set content = excluded.content,
-        embedding = excluded.embedding, metadata = excluded.metadata,
-        chat_id = excluded.chat_id, updated_at = now()
-        where chat_vectors.user_id = excluded.user_id
-      returning id, message_id, chunk_index`
-    return connection.withCopyTransaction(async (session) => {
-      if (fresh) {
-        await session.copyFrom(`chat_vectors (${columns})`, lines(false))
-        return staged.map((v) => ({ id: v.id!, messageId: null, chunkIndex: v.chunkIndex ?? 0 }))
-      }
-      await session.query(`create temp table stratum_vector_staging (
-          ord int not null, id uuid not null, user_id uuid not null, chat_id uuid,
-          message_id uuid, chunk_index int not null, content text not null,
-          embedding vector(${this.#context.dimensions}) not null, metadata jsonb not null
-        ) on commit drop`)
-      await session.copyFrom(`stratum_vector_staging (ord, ${columns})`, lines(true))
-      if (otherOwnerCheck) {
-        const check = dialect.sqlToQuery(otherOwnerCheck)
-        if ((await session.query(check.sql, check.params)).length > 0) throw otherOwnerConflict()
-      }
-      type Returned = { id: string; message_id: string | null; chunk_index: number }
-      const rows = [
-        ...(await session.query<Returned>(merge('message_id is not null', keys.byMessageSql))),
-        ...(await session.query<Returned>(merge('message_id is null', keys.byIdSql))),
-      ]
-      return inInputOrder(
-        staged,
-        rows.map((r) => ({ id: r.id, messageId: r.message_id, chunkIndex: Number(r.chunk_index) })),
-      )
     })
   }
 

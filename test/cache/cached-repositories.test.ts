@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { CACHE_TEST_HOOKS, type CacheTestHooks } from '../../src/cache/test-hooks.js'
 import type { DataLayer, User } from '../../src/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import {
@@ -225,18 +226,15 @@ for (const setup of setups) {
       // 8 writers and 8 readers over 50 rows; readers pause between the database read
       // and the cache fill, which is where an unfenced cache stores old values.
       const fencing = process.env.STRATUM_TORTURE_FENCING !== 'off'
-      const torture = await setup.backend.open({
-        ...setup.options(),
-        cache: {
-          ...setup.options().cache,
-          testing: {
-            fencing,
-            beforeFill: async () => {
-              if (Math.random() < 0.6) await sleep(Math.random() * 4)
-            },
-          },
+      const hooks: CacheTestHooks = {
+        fencing,
+        beforeFill: async () => {
+          if (Math.random() < 0.6) await sleep(Math.random() * 4)
         },
-      })
+      }
+      const torture = await setup.backend.open(
+        Object.assign(setup.options(), { [CACHE_TEST_HOOKS]: hooks }),
+      )
       const rows = await torture.users.createMany(
         Array.from({ length: 50 }, (_, i) => ({
           email: uniqueEmail(`torture${i}`),
