@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup'
 const shared = {
   dts: true,
   sourcemap: true,
-  target: 'node20',
+  target: 'node22',
   splitting: true,
   treeshake: true,
   // import.meta.url in the CJS build: the shipped migrations are found from it.

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { loadOptionalPeer } from '../util/optional-peer.js'
 import { type TlsSettings, tlsConnectionOptions } from '../util/tls-connection-options.js'
 import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
@@ -57,6 +58,10 @@ function redisTls(
   return tlsConnectionOptions(typeof tls === 'object' ? tls : {})
 }
 
+/** ioredis, an optional peer: loaded when a Redis cache is configured. */
+const ioredis = () =>
+  loadOptionalPeer<{ Redis: typeof Redis; Cluster: typeof Cluster }>('ioredis', 'The Redis cache')
+
 /**
  * A single-node client whose TLS sockets keep an 'error' listener for their whole life.
  * ioredis listens on each socket with `once`, so a TLS socket that reports a second error
@@ -65,6 +70,7 @@ function redisTls(
  * client connects lazily only so its connector can be wrapped before the first socket.
  */
 function tlsSafeRedis(url: string, settings: RedisOptions): Redis {
+  const { Redis } = ioredis()
   const client = new Redis(url, { ...settings, lazyConnect: true })
   const connector = (
     client as unknown as { connector: { connect: (...args: unknown[]) => Promise<unknown> } }
@@ -275,6 +281,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
       : options.sentinel
         ? `sentinel master ${options.sentinel.name}`
         : 'the given client'
+  const { Redis, Cluster } = ioredis()
   const client = (options.client ??
     (options.clusterNodes
       ? new Cluster(options.clusterNodes.map(hostAndPort), {

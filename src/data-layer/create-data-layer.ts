@@ -79,16 +79,21 @@ async function createDataLayerImpl(
     reachedDatabase = false
   }
 
+  // A part that cannot open (a missing optional package, a bad S3 setting) closes the
+  // parts opened before it: nothing is left connected.
+  const hooks = (options as { [CACHE_TEST_HOOKS]?: CacheTestHooks })[CACHE_TEST_HOOKS]
+  let opened: ReturnType<typeof openCache> | undefined
   let blobs: BlobStore
+  let replicas: ReturnType<typeof openReplicas>
   try {
+    opened = openCache(resolved, hooks)
     blobs = await openBlobs(resolved)
+    replicas = openReplicas(resolved, connection, observer)
   } catch (error) {
-    await connection.close().catch(() => {})
+    await Promise.all([connection.close(), opened?.cache.close()].map((p) => p?.catch(() => {})))
     throw error
   }
-  const replicas = openReplicas(resolved, connection, observer)
-  const hooks = (options as { [CACHE_TEST_HOOKS]?: CacheTestHooks })[CACHE_TEST_HOOKS]
-  const { cache, driver: cacheDriver } = openCache(resolved, hooks)
+  const { cache, driver: cacheDriver } = opened
   // A direct URL (behind a pooler) serves exactly as an admin URL does: a session of its own.
   const adminUrl = resolved.adminUrl ?? resolved.directUrl
   const admin = adminConnection(

@@ -1,17 +1,6 @@
 import { Readable } from 'node:stream'
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { loadOptionalPeer } from '../util/optional-peer.js'
 import type { BlobDriver, BlobListItem, BlobPage, DriverPutOptions } from './blob-driver.js'
 import { blobAborted } from './blob-errors.js'
 import { compareKeys } from './list-page.js'
@@ -113,6 +102,8 @@ function cutToLimit(items: BlobListItem[], prefixes: string[], limit: number): B
   }
 }
 
+const FEATURE = 'The S3 blob store'
+
 /**
  * A blob driver on S3 or any S3-compatible service, through `@aws-sdk/client-s3`.
  * Streams of unknown length and large bodies go up as multipart uploads
@@ -126,6 +117,25 @@ function cutToLimit(items: BlobListItem[], prefixes: string[], limit: number): B
  * ```
  */
 export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
+  const {
+    CopyObjectCommand,
+    DeleteObjectCommand,
+    DeleteObjectsCommand,
+    GetObjectCommand,
+    HeadBucketCommand,
+    HeadObjectCommand,
+    ListObjectsV2Command,
+    PutObjectCommand,
+    S3Client,
+  } = loadOptionalPeer<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3', FEATURE)
+  const { Upload } = loadOptionalPeer<typeof import('@aws-sdk/lib-storage')>(
+    '@aws-sdk/lib-storage',
+    FEATURE,
+  )
+  const { getSignedUrl } = loadOptionalPeer<typeof import('@aws-sdk/s3-request-presigner')>(
+    '@aws-sdk/s3-request-presigner',
+    FEATURE,
+  )
   const { bucket } = options
   const owned = !options.client
   const checksums = options.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'

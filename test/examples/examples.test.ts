@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -149,5 +150,55 @@ describe('the example projects, on the packed package', () => {
       ].map((m) => m[1]),
     )
     expect(jestPids.size).toBe(2)
+  }, 600_000)
+
+  it('installed alone (no optional packages): the embedded default works, and Redis or S3 asks for its package', async () => {
+    const dir = join(work, 'alone')
+    await mkdir(dir)
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'alone', private: true, type: 'module' }),
+    )
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+      cwd: dir,
+      timeout: 240_000,
+    })
+    for (const optional of ['ioredis', '@aws-sdk/client-s3', 's3rver', 'testcontainers'])
+      expect(existsSync(join(dir, 'node_modules', optional)), optional).toBe(false)
+    const script = `
+      import { createDataLayer } from 'stratum-data'
+      import { s3BlobDriver } from 'stratum-data/storage'
+      const failure = async (fn) => { try { await fn(); return null } catch (e) { return { code: e.code, message: e.message } } }
+      const data = await createDataLayer({ blobs: { dir: 'blobs' } })
+      await data.migrate()
+      const user = await data.users.create({ email: 'alone@example.com' })
+      await data.blobs.put('hello.txt', 'hi')
+      const email = (await data.users.findById(user.id)).email
+      const blob = (await data.blobs.get('hello.txt')).toString('utf8')
+      await data.close()
+      console.log(JSON.stringify({
+        email, blob,
+        redis: await failure(() => createDataLayer({ redisUrl: 'redis://127.0.0.1:1' })),
+        s3: await failure(() => s3BlobDriver({ bucket: 'uploads' })),
+      }))`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dir,
+    })
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    expect(result).toMatchObject({ email: 'alone@example.com', blob: 'hi' })
+    expect(result.redis.code).toBe('CONFIG')
+    expect(result.redis.message).toContain('npm install ioredis')
+    expect(result.s3.code).toBe('CONFIG')
+    expect(result.s3.message).toContain('npm install @aws-sdk/client-s3')
+    // CommonJS too.
+    const cjs = await run(
+      process.execPath,
+      [
+        '-e',
+        "require('stratum-data').createDataLayer().then((d) => d.close()).then(() => console.log('ok'))",
+      ],
+      { cwd: dir },
+    )
+    expect(cjs.stdout.trim()).toBe('ok')
   }, 600_000)
 })
