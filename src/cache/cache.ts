@@ -1,4 +1,5 @@
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
+import { clip } from '../util/clip.js'
 import { CacheCounters } from './cache-counters.js'
 import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
@@ -126,7 +127,9 @@ export class Cache {
    */
   registerCodec(codec: ValueCodec): void {
     if (Buffer.byteLength(codec.id) > 255) {
-      throw new StratumError('VALIDATION', 'A codec id is at most 255 bytes')
+      throw new ValidationError('cache.registerCodec', [
+        { path: 'id', message: 'must be at most 255 bytes' },
+      ])
     }
     this.#codecs.set(codec.id, codec)
   }
@@ -589,7 +592,9 @@ export class Cache {
   #ttl(ttlMs: number | undefined): number {
     const ttl = ttlMs ?? this.#defaultTtlMs
     if (!Number.isFinite(ttl) || ttl <= 0) {
-      throw new StratumError('VALIDATION', 'Cache TTL must be a positive number of milliseconds')
+      throw new ValidationError('cache', [
+        { path: 'ttlMs', message: 'must be a positive number of milliseconds' },
+      ])
     }
     return ttl
   }
@@ -600,20 +605,20 @@ export class Cache {
       bytes = encodeValue(value, codec)
     } catch (error) {
       this.#counters.count('bypasses', key, error)
-      throw new StratumError(
-        'VALIDATION',
-        `Cache value for ${key} cannot be serialized (${(error as Error).message})`,
-        {
-          cause: error,
-        },
+      throw new ValidationError(
+        `cache value for ${clip(key)}`,
+        [{ path: 'value', message: `cannot be serialized (${clip((error as Error).message)})` }],
+        { cause: error },
       )
     }
     if (bytes.byteLength > this.#maxValueBytes) {
       this.#counters.count('bypasses', key)
-      throw new StratumError(
-        'VALIDATION',
-        `Cache value for ${key} is ${bytes.byteLength} bytes, over the limit of ${this.#maxValueBytes} (maxValueBytes)`,
-      )
+      throw new ValidationError(`cache value for ${clip(key)}`, [
+        {
+          path: 'value',
+          message: `is ${bytes.byteLength} bytes, over the limit of ${this.#maxValueBytes} (maxValueBytes)`,
+        },
+      ])
     }
     return bytes
   }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
 import type { CacheDriver } from './cache-driver.js'
 import { decodeValue, encodeValue } from './serializer.js'
 
@@ -56,7 +56,9 @@ export class SessionStore {
     options: { ttlMs?: number } = {},
   ): Promise<Session<TData>> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
-      throw new StratumError('VALIDATION', 'sessions.create: userId must be a non-empty string')
+      throw new ValidationError('sessions.create', [
+        { path: 'userId', message: 'must be a string of 1 to 256 characters' },
+      ])
     }
     const ttl = this.#ttl(options.ttlMs)
     const id = randomBytes(32).toString('base64url')
@@ -71,9 +73,11 @@ export class SessionStore {
     try {
       bytes = encodeValue(stored)
     } catch (error) {
-      throw new StratumError('VALIDATION', 'sessions.create: data must be serializable', {
-        cause: error,
-      })
+      throw new ValidationError(
+        'sessions.create',
+        [{ path: 'data', message: 'must be serializable (structured clone)' }],
+        { cause: error },
+      )
     }
     await this.#call('create', async () => {
       await this.#driver.set(this.#key(id), bytes, ttl)
@@ -148,7 +152,9 @@ export class SessionStore {
   #ttl(ttlMs: number | undefined): number {
     const ttl = ttlMs ?? this.#defaultTtlMs
     if (!Number.isFinite(ttl) || ttl <= 0) {
-      throw new StratumError('VALIDATION', 'Session TTL must be a positive number of milliseconds')
+      throw new ValidationError('sessions', [
+        { path: 'ttlMs', message: 'must be a positive number of milliseconds' },
+      ])
     }
     return ttl
   }

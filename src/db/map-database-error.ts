@@ -1,4 +1,4 @@
-import { StratumError, type StratumErrorCode } from '../errors.js'
+import { StratumError, type StratumErrorCode, ValidationError } from '../errors.js'
 import { tlsFailureOf } from '../util/tls-failure.js'
 
 interface PgLikeError {
@@ -166,15 +166,21 @@ export function mapDatabaseError(error: unknown, operation: string): StratumErro
     )
   }
   const code = classify(driver.code)
-  return new StratumError(code, describe(code, driver, operation), {
-    cause,
-    details: {
-      sqlState: driver.code,
-      ...(driver.constraint ? { constraint: driver.constraint } : {}),
-      ...(driver.table ? { table: driver.table } : {}),
-      ...(driver.column ? { column: driver.column } : {}),
-    },
-  })
+  const details = {
+    sqlState: driver.code,
+    ...(driver.constraint ? { constraint: driver.constraint } : {}),
+    ...(driver.table ? { table: driver.table } : {}),
+    ...(driver.column ? { column: driver.column } : {}),
+  }
+  // Data the server refused (a check, a not-null, a value out of range): a VALIDATION
+  // error with its issue, on the column when the server names one.
+  if (code === 'VALIDATION')
+    return new ValidationError(
+      operation,
+      [{ path: driver.column ?? '', message: driver.message ?? 'the database refused the value' }],
+      { cause, details },
+    )
+  return new StratumError(code, describe(code, driver, operation), { cause, details })
 }
 
 /** A Drizzle "Failed query" error with no driver error inside is replaced by its first line. */

@@ -1,4 +1,4 @@
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
 
 /** `NOT_FOUND` for a missing blob. @internal */
 export function blobNotFound(key: string, cause?: unknown): StratumError {
@@ -26,9 +26,14 @@ export function blobAborted(key: string, cause?: unknown): StratumError {
 
 /** `VALIDATION`: a range that starts past the end of the object. @internal */
 export function rangeNotSatisfiable(key: string, start: number, size: number): StratumError {
-  return new StratumError(
-    'VALIDATION',
-    `Range starting at byte ${start} is past the end of ${JSON.stringify(key)} (${size} bytes)`,
+  return new ValidationError(
+    'blobs.getStream',
+    [
+      {
+        path: 'range',
+        message: `starting at byte ${start} is past the end of ${JSON.stringify(key)} (${size} bytes)`,
+      },
+    ],
     { details: { key, start, size } },
   )
 }

@@ -1,4 +1,4 @@
-import { StratumError } from '../errors.js'
+import { ValidationError } from '../errors.js'
 import type { BlobListItem, BlobPage } from './blob-driver.js'
 
 /** Orders keys as S3 does: by their UTF-8 bytes. @internal */
@@ -13,7 +13,9 @@ function encodeCursor(last: string): string {
 function decodeCursor(cursor: string): string {
   const last = Buffer.from(cursor, 'base64url').toString('utf8')
   if (last === '' || encodeCursor(last) !== cursor)
-    throw new StratumError('VALIDATION', 'list: the cursor is not one returned by this store')
+    throw new ValidationError('list', [
+      { path: 'cursor', message: 'is not one returned by this store' },
+    ])
   return last
 }
 

@@ -1,4 +1,4 @@
-import { StratumError, type StratumErrorCode } from '../errors.js'
+import { StratumError, type StratumErrorCode, ValidationError } from '../errors.js'
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -59,7 +59,14 @@ export function mapS3Error(
   if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && key))
     return make('NOT_FOUND', `No blob is stored under ${JSON.stringify(key)}`)
   if (name === 'InvalidRange' || status === 416)
-    return make('VALIDATION', `The byte range is past the end of ${where}`)
+    return new ValidationError(
+      operation,
+      [{ path: 'range', message: `is past the end of ${where}` }],
+      {
+        details,
+        cause: error,
+      },
+    )
   if (CREDENTIAL_CODES.has(name) || status === 403)
     return make(
       'CONFIG',
