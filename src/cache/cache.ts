@@ -1,15 +1,23 @@
-import { StratumError, ValidationError } from '../errors.js'
-import { clip } from '../util/clip.js'
+import { ValidationError } from '../errors.js'
 import { CacheCounters } from './cache-counters.js'
 import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { newFenceToken } from './fence-token.js'
+import {
+  FENCE_SUFFIX,
+  fullCacheKey,
+  LEASE_SUFFIX,
+  parseInvalidation,
+  withFences,
+} from './key-space.js'
 import { L1Tier } from './l1-tier.js'
-import { decodeValue, encodeValue, UndecodableValue } from './serializer.js'
+import { PendingInvalidations } from './pending-invalidations.js'
+import { decodeValue, UndecodableValue } from './serializer.js'
 import type { CacheTestHooks } from './test-hooks.js'
 import type { ValueCodec } from './value-codec.js'
+import { checkedTtl, encodeWithin } from './value-limits.js'
 
 /** What `get` resolves to when it found nothing it can return. */
 const nothing = (): undefined => undefined
@@ -22,32 +30,8 @@ function settle(fn: () => unknown): Promise<unknown> {
     return Promise.reject(error)
   }
 }
-const FENCE_SUFFIX = '#fence'
-const LEASE_SUFFIX = '#lease'
 const MAX_LEASE_POLL_MS = 20
 const RETRY_INVALIDATIONS_MS = 500
-
-/**
- * The keys of an invalidation message from another instance (empty: drop everything), or
- * undefined for this instance's own messages and for anything unreadable.
- */
-function parseInvalidation(message: string, origin: string): string[] | undefined {
-  try {
-    const parsed = JSON.parse(message) as { from?: unknown; keys?: unknown }
-    if (parsed.from === origin || !Array.isArray(parsed.keys)) return undefined
-    return parsed.keys.map(String)
-  } catch {
-    return undefined
-  }
-}
-
-/** An invalidated key and its fence key: a group's L1-held token goes with the group. */
-const withFences = (keys: readonly string[]): string[] =>
-  keys.flatMap((key) => [key, key + FENCE_SUFFIX])
-
-const MAX_KEY_LENGTH = 1024
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-const UNSAFE_KEY = /[\u0000-\u0020\u007f]/
 
 /**
  * A typed cache over a {@link CacheDriver}: keys under a prefix, values kept with their
@@ -74,8 +58,10 @@ export class Cache {
   /** Loads in progress in this process, by full key (single flight). */
   readonly #inflight = new Map<string, Promise<unknown>>()
   /** Full keys whose invalidation failed; they bypass the cache until it succeeds. */
-  readonly #pending = new Set<string>()
-  #retryTimer: NodeJS.Timeout | undefined
+  readonly #pending = new PendingInvalidations(
+    (full) => this.#retryInvalidations(full),
+    RETRY_INVALIDATIONS_MS,
+  )
   readonly #circuit: CircuitBreaker
   readonly #leaseTtlMs: number
   readonly #l1: L1Tier | undefined
@@ -244,8 +230,7 @@ export class Cache {
     this.#l1?.invalidate(full)
     if (this.#circuit.open) {
       // A delete that cannot be sent is an invalidation to retry, never a silent loss.
-      for (const key of full) this.#pending.add(key)
-      this.#scheduleRetry()
+      this.#pending.add(full)
       this.#counters.count('bypasses', keys.join(','))
       return false
     }
@@ -257,8 +242,7 @@ export class Cache {
       return true
     } catch (error) {
       this.#failed(keys.join(','), error)
-      for (const key of full) this.#pending.add(key)
-      this.#scheduleRetry()
+      this.#pending.add(full)
       return false
     }
   }
@@ -447,24 +431,18 @@ export class Cache {
     for (const key of full) this.#inflight.delete(key)
     this.#l1?.invalidate(withFences(full))
     if (this.#circuit.open) {
-      for (const key of full) this.#pending.add(key)
-      this.#scheduleRetry()
+      this.#pending.add(full)
       this.#counters.count('bypasses', keys.join(','))
       return
     }
     try {
-      await this.#driver.invalidate(
-        full,
-        full.map((k) => k + FENCE_SUFFIX),
-        Math.max(this.#defaultTtlMs, 60_000) * 2,
-      )
+      await this.#invalidateInDriver(full)
       this.#circuit.succeeded()
       for (const key of keys) this.#counters.count('deletes', key)
       this.#publish(full)
     } catch (error) {
       this.#failed(keys.join(','), error)
-      for (const key of full) this.#pending.add(key)
-      this.#scheduleRetry()
+      this.#pending.add(full)
     }
   }
 
@@ -496,27 +474,20 @@ export class Cache {
     return this.#l1 && this.#subscription?.live && !this.#circuit.tripped ? this.#l1 : undefined
   }
 
-  #scheduleRetry(): void {
-    if (this.#retryTimer) return
-    this.#retryTimer = setTimeout(async () => {
-      this.#retryTimer = undefined
-      const keys = [...this.#pending]
-      try {
-        await this.#driver.invalidate(
-          keys,
-          keys.map((k) => k + FENCE_SUFFIX),
-          Math.max(this.#defaultTtlMs, 60_000) * 2,
-        )
-        for (const key of keys) this.#pending.delete(key)
-        this.#publish(keys)
-        // The retry doubles as the half-open probe: it worked, so close the circuit.
-        this.#circuit.succeeded()
-      } catch {
-        // Still unreachable: the keys keep bypassing the cache.
-      }
-      if (this.#pending.size > 0) this.#scheduleRetry()
-    }, RETRY_INVALIDATIONS_MS)
-    this.#retryTimer.unref()
+  /** Deletes `full` keys in the driver and moves their fences (kept past any fill). */
+  #invalidateInDriver(full: readonly string[]): Promise<unknown> {
+    return this.#driver.invalidate(
+      full,
+      full.map((k) => k + FENCE_SUFFIX),
+      Math.max(this.#defaultTtlMs, 60_000) * 2,
+    )
+  }
+
+  /** A retry of failed invalidations; it doubles as the circuit's half-open probe. */
+  async #retryInvalidations(full: string[]): Promise<void> {
+    await this.#invalidateInDriver(full)
+    this.#publish(full)
+    this.#circuit.succeeded()
   }
 
   #failed(key: string, error: unknown): void {
@@ -561,8 +532,7 @@ export class Cache {
 
   /** Closes the backend connection (a client you passed in stays open). */
   async close(): Promise<void> {
-    clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
+    this.#pending.stop()
     await this.#subscription?.close()
     await this.#driver.close()
   }
@@ -573,53 +543,19 @@ export class Cache {
   }
 
   #key(key: string): string {
-    if (
-      typeof key !== 'string' ||
-      key.length === 0 ||
-      key.length > MAX_KEY_LENGTH ||
-      UNSAFE_KEY.test(key)
-    ) {
-      throw new StratumError(
-        'INVALID_KEY',
-        `Cache keys must be 1 to ${MAX_KEY_LENGTH} characters without spaces or control characters`,
-      )
-    }
-    // The key is the hash tag: its value, fence and lease (and a group's members) share one
-    // Redis Cluster slot, so every script touches keys of one slot.
-    return `${this.#prefix}{${key}}`
+    return fullCacheKey(this.#prefix, key)
   }
 
   #ttl(ttlMs: number | undefined): number {
-    const ttl = ttlMs ?? this.#defaultTtlMs
-    if (!Number.isFinite(ttl) || ttl <= 0) {
-      throw new ValidationError('cache', [
-        { path: 'ttlMs', message: 'must be a positive number of milliseconds' },
-      ])
-    }
-    return ttl
+    return checkedTtl(ttlMs, this.#defaultTtlMs, 'cache')
   }
 
   #encode(key: string, value: unknown, codec?: ValueCodec): Buffer {
-    let bytes: Buffer
     try {
-      bytes = encodeValue(value, codec)
+      return encodeWithin(key, value, codec, this.#maxValueBytes)
     } catch (error) {
-      this.#counters.count('bypasses', key, error)
-      throw new ValidationError(
-        `cache value for ${clip(key)}`,
-        [{ path: 'value', message: `cannot be serialized (${clip((error as Error).message)})` }],
-        { cause: error },
-      )
+      this.#counters.count('bypasses', key, (error as Error).cause)
+      throw error
     }
-    if (bytes.byteLength > this.#maxValueBytes) {
-      this.#counters.count('bypasses', key)
-      throw new ValidationError(`cache value for ${clip(key)}`, [
-        {
-          path: 'value',
-          message: `is ${bytes.byteLength} bytes, over the limit of ${this.#maxValueBytes} (maxValueBytes)`,
-        },
-      ])
-    }
-    return bytes
   }
 }

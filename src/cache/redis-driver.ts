@@ -6,6 +6,7 @@ import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
+import { defineScripts, type ScriptedRedis } from './redis-scripts.js'
 
 /** Most keys one command is given (see perSlot). */
 const MAX_KEYS_PER_COMMAND = 1000
@@ -99,106 +100,6 @@ function describeConnectionError(error: unknown, where: string): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host of ${where} not found`
   if (error instanceof Error) return `${where}: ${error.message.split('\n')[0]}`
   return `${where}: not connected`
-}
-
-const FENCE = `local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]`
-
-const SET_IF_FENCE = `if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0`
-
-// KEYS: value, fence, lease. ARGV: new token, fence TTL, holder, lease TTL.
-const CLAIM = `local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-local t = redis.call('GET', KEYS[2])
-if not t then
-  t = ARGV[1]
-  redis.call('SET', KEYS[2], t, 'PX', ARGV[2])
-end
-if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
-return {0, t, 0}`
-
-const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0`
-
-// KEYS: the value keys, then the fence keys; ARGV[1]: how many value keys.
-const INVALIDATE = `local n = tonumber(ARGV[1])
-for i = n + 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2] .. ':' .. i, 'PX', ARGV[3])
-end
-if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
-return 0`
-
-const INCREMENT = `local v = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return v`
-
-// GCRA on the server's clock. ARGV: interval ms, tolerance ms, cost.
-// Returns { allowed (0/1), remaining, retry-after ms, reset-in ms }.
-const RATE_LIMIT = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local nextTat = tat + interval * cost
-local allowAt = nextTat - tolerance
-if now < allowAt then
-  return {0, 0, math.ceil(allowAt - now), math.ceil(tat - now)}
-end
-redis.call('SET', KEYS[1], nextTat, 'PX', math.max(1, math.ceil(nextTat - now)))
-local remaining = math.floor((tolerance - (nextTat - now)) / interval)
-if remaining < 0 then remaining = 0 end
-return {1, remaining, 0, math.ceil(nextTat - now)}`
-
-// Adds a member to an index set whose TTL only ever grows.
-const INDEX_ADD = `redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 0`
-
-// Deletes every key listed in an index set, and the set.
-const INDEX_DELETE_ALL = `local members = redis.call('SMEMBERS', KEYS[1])
-local n = 0
-for i = 1, #members do n = n + redis.call('DEL', members[i]) end
-redis.call('DEL', KEYS[1])
-return n`
-
-interface ScriptedRedis extends Redis {
-  stratumIndexAdd(indexKey: string, member: string, ttlMs: number): Promise<number>
-  stratumIndexDeleteAll(indexKey: string): Promise<number>
-  stratumRateLimit(
-    key: string,
-    intervalMs: number,
-    toleranceMs: number,
-    cost: number,
-  ): Promise<number[]>
-  stratumFence(key: string, token: string, ttlMs: number): Promise<string>
-  stratumSetIfFence(
-    key: string,
-    fenceKey: string,
-    token: string,
-    value: Buffer,
-    ttlMs: number,
-  ): Promise<number>
-  stratumClaimBuffer(
-    key: string,
-    fenceKey: string,
-    leaseKey: string,
-    token: string,
-    fenceTtlMs: number,
-    holder: string,
-    leaseTtlMs: number,
-  ): Promise<[number, Buffer, number?]>
-  stratumReleaseLease(leaseKey: string, holder: string): Promise<number>
-  stratumInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>
-  stratumIncrement(key: string, ttlMs: number): Promise<number>
 }
 
 /**
@@ -332,15 +233,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
   client.on('ready', () => {
     lastError = undefined
   })
-  client.defineCommand('stratumFence', { numberOfKeys: 1, lua: FENCE })
-  client.defineCommand('stratumSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE })
-  client.defineCommand('stratumClaim', { numberOfKeys: 3, lua: CLAIM })
-  client.defineCommand('stratumReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE })
-  client.defineCommand('stratumInvalidate', { lua: INVALIDATE })
-  client.defineCommand('stratumIncrement', { numberOfKeys: 1, lua: INCREMENT })
-  client.defineCommand('stratumRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT })
-  client.defineCommand('stratumIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD })
-  client.defineCommand('stratumIndexDeleteAll', { numberOfKeys: 1, lua: INDEX_DELETE_ALL })
+  defineScripts(client)
 
   // Without an offline queue, a command sent before the first connection is up fails.
   // Calls wait for that first attempt only (ready, refused, or the connect timeout);

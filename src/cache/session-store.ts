@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { StratumError, ValidationError } from '../errors.js'
 import type { CacheDriver } from './cache-driver.js'
 import { decodeValue, encodeValue } from './serializer.js'
+import { checkedTtl } from './value-limits.js'
 
 const NO_CODECS = new Map()
 
@@ -150,13 +151,7 @@ export class SessionStore {
   }
 
   #ttl(ttlMs: number | undefined): number {
-    const ttl = ttlMs ?? this.#defaultTtlMs
-    if (!Number.isFinite(ttl) || ttl <= 0) {
-      throw new ValidationError('sessions', [
-        { path: 'ttlMs', message: 'must be a positive number of milliseconds' },
-      ])
-    }
-    return ttl
+    return checkedTtl(ttlMs, this.#defaultTtlMs, 'sessions')
   }
 
   async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
