@@ -39,7 +39,7 @@ const isRedisClient = (value: unknown): boolean =>
  * Every default of the cache, stated once: the options schema fills them in, and the
  * classes (`Cache`, the drivers, the L1 tier) fall back to them when built directly.
  */
-export const CACHE_DEFAULTS = {
+export const CACHE_DEFAULTS = Object.freeze({
   prefix: 'stratum:',
   /** 5 minutes. */
   defaultTtlMs: 300_000,
@@ -47,12 +47,12 @@ export const CACHE_DEFAULTS = {
   maxValueBytes: 1024 * 1024,
   ttlJitter: 0.1,
   leaseTtlMs: 1000,
-  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
-  l1: { enabled: false, maxEntries: 10_000, ttlMs: 5_000 },
-  circuitBreaker: { failureThreshold: 5, cooldownMs: 1000 },
-  entities: { enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000 },
-  redis: { commandTimeoutMs: 250, connectTimeoutMs: 1000 },
-} as const
+  memory: Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 } as const),
+  l1: Object.freeze({ enabled: false, maxEntries: 10_000, ttlMs: 5_000 } as const),
+  circuitBreaker: Object.freeze({ failureThreshold: 5, cooldownMs: 1000 } as const),
+  entities: Object.freeze({ enabled: 'auto', ttlMs: 300_000, negativeTtlMs: 30_000 } as const),
+  redis: Object.freeze({ commandTimeoutMs: 250, connectTimeoutMs: 1000 } as const),
+} as const)
 
 const D = CACHE_DEFAULTS
 

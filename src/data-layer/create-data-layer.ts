@@ -83,14 +83,15 @@ async function createDataLayerImpl(
   // parts opened before it: nothing is left connected.
   const hooks = (options as { [CACHE_TEST_HOOKS]?: CacheTestHooks })[CACHE_TEST_HOOKS]
   let opened: ReturnType<typeof openCache> | undefined
-  let blobs: BlobStore
+  let blobs: BlobStore | undefined
   let replicas: ReturnType<typeof openReplicas>
   try {
     opened = openCache(resolved, hooks)
     blobs = await openBlobs(resolved)
     replicas = openReplicas(resolved, connection, observer)
   } catch (error) {
-    await Promise.all([connection.close(), opened?.cache.close()].map((p) => p?.catch(() => {})))
+    const parts = [connection.close(), opened?.cache.close(), blobs?.close()]
+    await Promise.all(parts.map((p) => p?.catch(() => {})))
     throw error
   }
   const { cache, driver: cacheDriver } = opened

@@ -40,7 +40,7 @@ export const s3Schema = z
  * The blob store's defaults, stated once: the options schema fills them in and `BlobStore`
  * falls back to them when built directly.
  */
-export const BLOB_DEFAULTS = {
+export const BLOB_DEFAULTS = Object.freeze({
   /** The filesystem driver's directory, relative to the working directory. */
   dir: '.stratum/blobs',
   prefix: '',
@@ -49,7 +49,7 @@ export const BLOB_DEFAULTS = {
   /** Parts uploaded at once. */
   queueSize: 4,
   fsync: true,
-} as const
+} as const)
 
 /** S3's smallest part of a multipart upload (but the last). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024
