@@ -1,10 +1,11 @@
 import { ValidationError } from '../errors.js'
 import { CacheCounters } from './cache-counters.js'
-import type { CacheDriver, Claim, Subscription } from './cache-driver.js'
+import type { CacheDriver, Subscription } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { newFenceToken } from './fence-token.js'
+import { type FillContext, fencedFill } from './fenced-fill.js'
 import {
   FENCE_SUFFIX,
   fullCacheKey,
@@ -30,7 +31,6 @@ function settle(fn: () => unknown): Promise<unknown> {
     return Promise.reject(error)
   }
 }
-const MAX_LEASE_POLL_MS = 20
 const RETRY_INVALIDATIONS_MS = 500
 
 /**
@@ -52,9 +52,7 @@ export class Cache {
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
   readonly #counters = new CacheCounters()
-  readonly #ttlJitter: number
-  readonly #fencing: boolean
-  readonly #beforeFill: ((key: string) => Promise<void>) | undefined
+  readonly #fillContext: FillContext
   /** Loads in progress in this process, by full key (single flight). */
   readonly #inflight = new Map<string, Promise<unknown>>()
   /** Full keys whose invalidation failed; they bypass the cache until it succeeds. */
@@ -63,7 +61,6 @@ export class Cache {
     RETRY_INVALIDATIONS_MS,
   )
   readonly #circuit: CircuitBreaker
-  readonly #leaseTtlMs: number
   readonly #l1: L1Tier | undefined
   readonly #l1Channel: string
   readonly #subscription: Subscription | undefined
@@ -77,15 +74,11 @@ export class Cache {
     this.#prefix = options.prefix ?? CACHE_DEFAULTS.prefix
     this.#defaultTtlMs = options.defaultTtlMs ?? CACHE_DEFAULTS.defaultTtlMs
     this.#maxValueBytes = options.maxValueBytes ?? CACHE_DEFAULTS.maxValueBytes
-    this.#ttlJitter = options.ttlJitter ?? CACHE_DEFAULTS.ttlJitter
-    this.#fencing = hooks?.fencing ?? true
-    this.#beforeFill = hooks?.beforeFill
     this.#circuit = new CircuitBreaker({
       failureThreshold:
         options.circuitBreaker?.failureThreshold ?? CACHE_DEFAULTS.circuitBreaker.failureThreshold,
       cooldownMs: options.circuitBreaker?.cooldownMs ?? CACHE_DEFAULTS.circuitBreaker.cooldownMs,
     })
-    this.#leaseTtlMs = options.leaseTtlMs ?? CACHE_DEFAULTS.leaseTtlMs
     this.#l1Channel = `${this.#prefix}l1:invalidate`
     const broadcast = driver.broadcast
     if (options.l1?.enabled && broadcast) {
@@ -103,6 +96,20 @@ export class Cache {
           this.#counters.count('l1Resets', this.#l1Channel)
         },
       })
+    }
+    this.#fillContext = {
+      driver,
+      counters: this.#counters,
+      codecs: this.#codecs,
+      circuit: this.#circuit,
+      leaseTtlMs: options.leaseTtlMs ?? CACHE_DEFAULTS.leaseTtlMs,
+      ttlJitter: options.ttlJitter ?? CACHE_DEFAULTS.ttlJitter,
+      fencing: hooks?.fencing ?? true,
+      beforeFill: hooks?.beforeFill,
+      l1: this.#l1,
+      liveL1: () => this.#liveL1(),
+      failed: (key, error) => this.#failed(key, error),
+      encode: (key, value, codec) => this.#encode(key, value, codec),
     }
   }
 
@@ -265,7 +272,7 @@ export class Cache {
     return this.#lookup(key, full, () =>
       this.#pending.has(full) || this.#circuit.open
         ? load()
-        : this.#singleFlight(full, () => this.#fill(key, full, load, options)),
+        : this.#singleFlight(full, () => fencedFill(this.#fillContext, key, full, load, options)),
     ) as Promise<T>
   }
 
@@ -317,106 +324,10 @@ export class Cache {
     // In the group's hash slot (its tag), so a fenced fill checks the group's fence atomically.
     const full = `${groupFull}@${token}:${member}`
     return this.#lookup(key, full, () =>
-      this.#singleFlight(full, () => this.#fill(key, full, load, options, { fenceKey, token })),
+      this.#singleFlight(full, () =>
+        fencedFill(this.#fillContext, key, full, load, options, { fenceKey, token }),
+      ),
     ) as Promise<T>
-  }
-
-  async #fill<T>(
-    key: string,
-    full: string,
-    load: () => Promise<T>,
-    options: ReadThroughOptions,
-    known?: { fenceKey: string; token: string },
-  ): Promise<T> {
-    const fenceKey = known?.fenceKey ?? full + FENCE_SUFFIX
-    const fenceTtl = Math.max(options.ttlMs, options.negativeTtlMs ?? 0) * 2
-    if (!this.#fencing) return this.#loadAndStore(key, full, load, options, undefined)
-    const leaseKey = full + LEASE_SUFFIX
-    const holder = newFenceToken()
-    const deadline = performance.now() + this.#leaseTtlMs
-    let pause = 1
-    for (;;) {
-      const epoch = this.#l1?.epoch ?? 0
-      let claim: Claim
-      try {
-        // Taken before the source is read: a write committed after this point changes the
-        // token. Only the lease holder loads; the others wait for its fill.
-        claim = await this.#driver.claim(
-          full,
-          fenceKey,
-          fenceTtl,
-          leaseKey,
-          holder,
-          this.#leaseTtlMs,
-        )
-        this.#circuit.succeeded()
-      } catch (error) {
-        this.#failed(key, error)
-        this.#counters.count('loads', key)
-        return load()
-      }
-      if (claim.value !== undefined) {
-        try {
-          const value = decodeValue(claim.value, this.#codecs) as T
-          this.#liveL1()?.fill(full, value, epoch)
-          return value
-        } catch (error) {
-          this.#counters.count('bypasses', key, error)
-          this.#counters.count('loads', key)
-          return load()
-        }
-      }
-      const token = known?.token ?? claim.token
-      if (claim.leased) {
-        try {
-          return await this.#loadAndStore(key, full, load, options, { fenceKey, token, epoch })
-        } finally {
-          this.#driver.releaseLease(leaseKey, holder).catch(() => {})
-        }
-      }
-      // Another process is loading. Past the lease's lifetime, load without it (still fenced).
-      if (performance.now() >= deadline) {
-        return this.#loadAndStore(key, full, load, options, { fenceKey, token, epoch })
-      }
-      if (pause === 1) this.#counters.count('leaseWaits', key)
-      await new Promise((resolve) => setTimeout(resolve, pause))
-      pause = Math.min(pause * 2, MAX_LEASE_POLL_MS)
-    }
-  }
-
-  /** Loads from the source and stores the value, fenced by `fence` when given. */
-  async #loadAndStore<T>(
-    key: string,
-    full: string,
-    load: () => Promise<T>,
-    options: ReadThroughOptions,
-    fence: { fenceKey: string; token: string; epoch: number } | undefined,
-  ): Promise<T> {
-    this.#counters.count('loads', key)
-    const value = await load()
-    if (value === null && options.negativeTtlMs === undefined) return value
-    let bytes: Buffer
-    try {
-      bytes = this.#encode(key, value, options.codec)
-    } catch {
-      return value
-    }
-    if (this.#beforeFill) await this.#beforeFill(key)
-    const ttl = this.#jitter(value === null ? options.negativeTtlMs! : options.ttlMs)
-    try {
-      if (fence === undefined) {
-        await this.#driver.set(full, bytes, ttl)
-        this.#counters.count('sets', key)
-      } else if (await this.#driver.setIfFence(full, bytes, ttl, fence.fenceKey, fence.token)) {
-        this.#counters.count('sets', key)
-        this.#liveL1()?.fill(full, value, fence.epoch)
-      } else {
-        this.#counters.count('fencedFills', key)
-      }
-    } catch (error) {
-      this.#failed(key, error)
-    }
-    return value
   }
 
   /**
@@ -497,10 +408,6 @@ export class Cache {
       this.#l1.clear()
       this.#counters.count('l1Resets', key)
     }
-  }
-
-  #jitter(ttlMs: number): number {
-    return Math.max(1, Math.round(ttlMs * (1 - this.#ttlJitter * Math.random())))
   }
 
   /** Deletes every key under this cache's prefix; rejects on backend trouble. */

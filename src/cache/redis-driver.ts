@@ -10,6 +10,9 @@ import { defineScripts, type ScriptedRedis } from './redis-scripts.js'
 
 /** Most keys one command is given (see perSlot). */
 const MAX_KEYS_PER_COMMAND = 1000
+/** Redis's own default port, and the server used when no URL is given (as redis-cli does). */
+const DEFAULT_PORT = 6379
+const LOCAL_REDIS_URL = `redis://127.0.0.1:${DEFAULT_PORT}`
 
 function chunked(keys: string[]): string[][] {
   if (keys.length <= MAX_KEYS_PER_COMMAND) return [keys]
@@ -116,7 +119,7 @@ export function hashTag(key: string): string {
 
 function hostAndPort(url: string): { host: string; port: number } {
   const parsed = new URL(url)
-  return { host: parsed.hostname, port: Number(parsed.port || 6379) }
+  return { host: parsed.hostname, port: Number(parsed.port || DEFAULT_PORT) }
 }
 
 /** Keys grouped by hash tag: the keys of one group share a slot. */
@@ -208,8 +211,8 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
             reconnectOnError: (error) => error.message.startsWith('READONLY'),
           })
         : tls
-          ? tlsSafeRedis(options.url ?? 'redis://127.0.0.1:6379', settings)
-          : new Redis(options.url ?? 'redis://127.0.0.1:6379', settings))) as ScriptedRedis
+          ? tlsSafeRedis(options.url ?? LOCAL_REDIS_URL, settings)
+          : new Redis(options.url ?? LOCAL_REDIS_URL, settings))) as ScriptedRedis
   // Kept a plain boolean: narrowing `client` by it would drop the scripted commands' types.
   const cluster: boolean = (client as unknown) instanceof Cluster
   /** Runs `fn` once per group of `keys` that share a slot (once for all of them on one server). */

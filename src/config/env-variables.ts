@@ -240,7 +240,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     name: 'STRATUM_BLOB_DIR',
     path: ['blobs', 'dir'],
     kind: 'string',
-    description: 'directory of the filesystem blob store (default ./.stratum/blobs)',
+    description: 'directory of the filesystem blob store',
   },
   {
     name: 'STRATUM_BLOB_PREFIX',
@@ -252,19 +252,19 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     name: 'STRATUM_BACKUP_PREFIX',
     path: ['backups', 'prefix'],
     kind: 'string',
-    description: 'blob key prefix of backups (default backups/)',
+    description: 'blob key prefix of backups',
   },
   {
     name: 'STRATUM_BACKUP_KEEP',
     path: ['backups', 'keep'],
     kind: 'int',
-    description: 'backups kept, newest first (default 30)',
+    description: 'backups kept, newest first',
   },
   {
     name: 'STRATUM_BACKUP_MAX_AGE_DAYS',
     path: ['backups', 'maxAgeDays'],
     kind: 'int',
-    description: 'backups older than this are deleted, except the newest (default 7)',
+    description: 'backups older than this are deleted, except the newest',
   },
   {
     name: 'PG_BIN_DIR',

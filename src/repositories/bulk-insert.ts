@@ -4,21 +4,29 @@ import { ValidationError } from '../errors.js'
 import type { RepositoryContext } from './repository-context.js'
 import { validate, validateEach } from './validate.js'
 
+/** Rows per INSERT of `createMany` unless its `batchSize` says otherwise. */
+const DEFAULT_BATCH_ROWS = 1000
+/** Postgres allows 65,535 bind parameters per statement; this leaves room. */
+const MAX_PARAMETERS = 65_000
+
 /** The options of `createMany`. */
 const createManyOptionsSchema = z
   .object({
-    batchSize: z.number().int().min(1).max(65_000).optional(),
+    batchSize: z.number().int().min(1).max(MAX_PARAMETERS).optional(),
     returning: z.boolean().optional(),
   })
   .strict()
 
 /**
- * Rows per INSERT of `createMany`: the given batch size (default 1,000), cut so that one
- * statement stays within Postgres's 65,535 parameters.
+ * Rows per INSERT of `createMany`: the given batch size, cut so that one statement stays
+ * within Postgres's parameter limit.
  */
 export function bulkBatchSize(options: unknown, columnCount: number, context: string): number {
   const { batchSize } = validate(createManyOptionsSchema, options, context)
-  return Math.max(1, Math.min(batchSize ?? 1000, Math.floor(65_000 / columnCount)))
+  return Math.max(
+    1,
+    Math.min(batchSize ?? DEFAULT_BATCH_ROWS, Math.floor(MAX_PARAMETERS / columnCount)),
+  )
 }
 
 /** What the streaming insert writes to: one table, in one transaction of the repository's. */

@@ -1,4 +1,4 @@
-import { asc, count, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { ValueCodec } from '../cache/value-codec.js'
 import type { Executor } from '../db/connection.js'
@@ -8,34 +8,23 @@ import { appendAll } from '../util/append-all.js'
 import { clip } from '../util/clip.js'
 import { bulkBatchSize, insertStreaming } from './bulk-insert.js'
 import { entityKey } from './cache-keys.js'
-import { compileWhere, type Where } from './filters.js'
-import {
-  afterCursor,
-  cursorValueSql,
-  decodeCursor,
-  encodeCursor,
-  type KeysetColumn,
-} from './keyset.js'
+import type { Where } from './filters.js'
+import { selectCount, selectExists, selectMany, selectPage } from './list-queries.js'
 import { PreparedRowQuery } from './prepared-row-query.js'
 import { type IdCheck, idCheckFor } from './primary-key.js'
 import { ReadCaching } from './read-caching.js'
 import type { RepositoryContext } from './repository-context.js'
-import {
-  DEFAULT_PAGE_SIZE,
-  type FindManyOptions,
-  type FindPageOptions,
-  MAX_PAGE_SIZE,
-  type OrderBy,
-  type Page,
-  type ReadOptions,
-  type UpsertOptions,
+import type {
+  FindManyOptions,
+  FindPageOptions,
+  Page,
+  ReadOptions,
+  UpsertOptions,
 } from './repository-types.js'
 import { pageCodec, type RowCodec, rowCodec } from './row-codec.js'
 import { runOperation, runRead } from './run-operation.js'
-import type { IdOf, InsertOf, PrimaryKeyOf, RowOf, TableDefinition } from './table-definition.js'
+import type { IdOf, InsertOf, RowOf, TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
-
-const CURSOR_FIELD = '__stratum_cursor_'
 
 /**
  * Typed data access over one Drizzle table with a single-column primary key. Every input
@@ -283,20 +272,11 @@ export class Repository<T extends PgTable> {
 
   /** Rows matching `where`, in `orderBy` order (primary key last), at most `limit`. */
   async findMany(options: FindManyOptions<RowOf<T>> = {}): Promise<RowOf<T>[]> {
-    return this.withConsistency(options, 'findMany', () => this.#findMany(options))
-  }
-
-  #findMany(options: FindManyOptions<RowOf<T>>): Promise<RowOf<T>[]> {
-    return this.read('findMany', async (executor) => {
-      const ordering = this.ordering(options.orderBy)
-      const rows = await executor
-        .select()
-        .from(this.table as PgTable)
-        .where(this.where(options.where, 'findMany'))
-        .orderBy(...ordering.map((c) => (c.direction === 'asc' ? asc(c.column) : desc(c.column))))
-        .limit(this.limit(options.limit, 'findMany'))
-      return rows as RowOf<T>[]
-    })
+    return this.withConsistency(options, 'findMany', () =>
+      this.read('findMany', (executor) =>
+        selectMany(executor, this.#anyDefinition, options, 'findMany'),
+      ),
+    ) as Promise<RowOf<T>[]>
   }
 
   /**
@@ -305,82 +285,28 @@ export class Repository<T extends PgTable> {
    */
   async findPage(options: FindPageOptions<RowOf<T>> = {}): Promise<Page<RowOf<T>>> {
     return this.withConsistency(options, 'findPage', () =>
-      this.read('findPage', (executor) => this.page(executor, options, 'findPage')),
-    )
-  }
-
-  /** @internal */
-  protected async page(
-    executor: Executor,
-    options: FindPageOptions<RowOf<T>>,
-    operation: string,
-  ): Promise<Page<RowOf<T>>> {
-    const context = `${this.definition.name}.${operation}`
-    const ordering = this.ordering(options.orderBy)
-    const limit = this.limit(options.limit, operation)
-    const conditions: (SQL | undefined)[] = [this.where(options.where, operation)]
-    if (options.cursor)
-      conditions.push(afterCursor(ordering, decodeCursor(ordering, options.cursor, context)))
-    const cursorFields = Object.fromEntries(
-      ordering.map((c, i) => [`${CURSOR_FIELD}${i}`, cursorValueSql(c.column)]),
-    )
-    const rows = (await executor
-      .select({ ...getTableColumns(this.table as PgTable), ...cursorFields })
-      .from(this.table as PgTable)
-      .where(
-        conditions.filter(Boolean).length
-          ? sql.join(
-              conditions.filter((c): c is SQL => !!c),
-              sql` and `,
-            )
-          : undefined,
-      )
-      .orderBy(...ordering.map((c) => (c.direction === 'asc' ? asc(c.column) : desc(c.column))))
-      .limit(limit + 1)) as Record<string, unknown>[]
-    const more = rows.length > limit
-    const pageRows = more ? rows.slice(0, limit) : rows
-    const last = pageRows.at(-1)
-    const nextCursor =
-      more && last
-        ? encodeCursor(
-            ordering,
-            ordering.map((_, i) => last[`${CURSOR_FIELD}${i}`] as string | null),
-          )
-        : null
-    for (const row of pageRows)
-      for (let i = 0; i < ordering.length; i++) delete row[`${CURSOR_FIELD}${i}`]
-    return { items: pageRows as RowOf<T>[], nextCursor }
+      this.read('findPage', (executor) =>
+        selectPage(executor, this.#anyDefinition, options, 'findPage'),
+      ),
+    ) as Promise<Page<RowOf<T>>>
   }
 
   /** How many rows match `where`. */
   async count(where?: Where<RowOf<T>>, options?: ReadOptions): Promise<number> {
-    return this.withConsistency(options, 'count', () => this.#count(where))
-  }
-
-  #count(where: Where<RowOf<T>> | undefined): Promise<number> {
-    return this.read('count', async (executor) => {
-      const rows = await executor
-        .select({ n: count() })
-        .from(this.table as PgTable)
-        .where(this.where(where, 'count'))
-      return Number(rows[0]?.n ?? 0)
-    })
+    return this.withConsistency(options, 'count', () =>
+      this.read('count', (executor) => selectCount(executor, this.#anyDefinition, where)),
+    )
   }
 
   /** Whether any row matches `where`. */
   async exists(where?: Where<RowOf<T>>, options?: ReadOptions): Promise<boolean> {
-    return this.withConsistency(options, 'exists', () => this.#exists(where))
+    return this.withConsistency(options, 'exists', () =>
+      this.read('exists', (executor) => selectExists(executor, this.#anyDefinition, where)),
+    )
   }
 
-  #exists(where: Where<RowOf<T>> | undefined): Promise<boolean> {
-    return this.read('exists', async (executor) => {
-      const rows = await executor
-        .select({ one: sql`1` })
-        .from(this.table as PgTable)
-        .where(this.where(where, 'exists'))
-        .limit(1)
-      return rows.length > 0
-    })
+  get #anyDefinition(): TableDefinition<PgTable> {
+    return this.definition as unknown as TableDefinition<PgTable>
   }
 
   /** Inserts one row after validating it; returns the stored row. */
@@ -555,62 +481,5 @@ export class Repository<T extends PgTable> {
         return rows.length > 0
       }),
     )
-  }
-
-  /** @internal */
-  protected where(where: Where<RowOf<T>> | undefined, operation: string): SQL | undefined {
-    return compileWhere(
-      this.definition.columns,
-      where as Record<string, unknown> | undefined,
-      `${this.definition.name}.${operation}`,
-    )
-  }
-
-  /** @internal */
-  protected limit(limit: number | undefined, operation: string): number {
-    if (limit === undefined) return DEFAULT_PAGE_SIZE
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw new ValidationError(`${this.definition.name}.${operation}`, [
-        { path: 'limit', message: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` },
-      ])
-    }
-    return limit
-  }
-
-  /** The ordering with the primary key appended as the tie-breaker. @internal */
-  protected ordering(orderBy: OrderBy<RowOf<T>> | undefined): KeysetColumn[] {
-    const context = `${this.definition.name}.order`
-    const ordering: KeysetColumn[] = []
-    if (
-      orderBy !== undefined &&
-      (typeof orderBy !== 'object' || orderBy === null || Array.isArray(orderBy))
-    )
-      throw new ValidationError(context, [
-        {
-          path: 'orderBy',
-          message: "must be an object of columns and directions, e.g. { createdAt: 'desc' }",
-        },
-      ])
-    for (const [key, direction] of Object.entries(orderBy ?? {})) {
-      if (direction === undefined) continue
-      const column = Object.hasOwn(this.definition.columns, key)
-        ? this.definition.columns[key]
-        : undefined
-      if (!column)
-        throw new ValidationError(context, [
-          { path: `orderBy.${clip(key)}`, message: 'is not a column of this table' },
-        ])
-      if (direction !== 'asc' && direction !== 'desc') {
-        throw new ValidationError(context, [
-          { path: `orderBy.${key}`, message: "must be 'asc' or 'desc'" },
-        ])
-      }
-      ordering.push({ key, column, direction })
-    }
-    const pkKey: PrimaryKeyOf<T> | string = this.definition.primaryKey.key
-    if (!ordering.some((c) => c.key === pkKey)) {
-      ordering.push({ key: pkKey, column: this.pk, direction: ordering.at(-1)?.direction ?? 'asc' })
-    }
-    return ordering
   }
 }
