@@ -1,6 +1,6 @@
-import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { tlsSchema } from '../util/tls-options.js'
+import { isRedisClient, type RedisClient } from './redis-client.js'
 
 /** How one table's rows are cached, or `false` for not at all. */
 export const tableCacheSchema = z.union([
@@ -31,9 +31,6 @@ export const redisUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must start with redis:// or rediss://' })
   }
 })
-
-const isRedisClient = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && 'defineCommand' in value && 'status' in value
 
 /**
  * Every default of the cache, stated once: the options schema fills them in, and the
@@ -111,7 +108,7 @@ export const cacheSchema = z
     redis: z
       .object({
         client: z
-          .custom<Redis | Cluster>(isRedisClient, { message: 'must be an ioredis client' })
+          .custom<RedisClient>(isRedisClient, { message: 'must be an ioredis client' })
           .optional(),
         /** Seed nodes of a Redis Cluster, instead of `redisUrl`. */
         clusterNodes: z.array(redisUrl).min(1).max(64).optional(),

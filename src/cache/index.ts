@@ -20,6 +20,7 @@ export {
   type RateLimitOptions,
   type RateLimitResult,
 } from './rate-limiter.js'
+export type { RedisClient } from './redis-client.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'
 export { type Session, SessionStore } from './session-store.js'
 export type { ValueCodec } from './value-codec.js'

@@ -6,6 +6,7 @@ import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
+import type { RedisClient } from './redis-client.js'
 import { defineScripts, type ScriptedRedis } from './redis-scripts.js'
 
 /** Most keys one command is given (see perSlot). */
@@ -27,7 +28,7 @@ export interface RedisDriverOptions {
   /** `redis://` or `rediss://` URL; ignored when `client` is given. */
   url?: string
   /** A ready ioredis client (or `Cluster`); the driver does not close it. */
-  client?: Redis | Cluster
+  client?: RedisClient
   /**
    * Seed nodes of a Redis Cluster (`redis://host:port` each); the driver then uses
    * ioredis' `Cluster` and keeps every script and multi-key command within one slot.
@@ -186,7 +187,7 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
         ? `sentinel master ${options.sentinel.name}`
         : 'the given client'
   const { Redis, Cluster } = ioredis()
-  const client = (options.client ??
+  const client = ((options.client as Redis | Cluster | undefined) ??
     (options.clusterNodes
       ? new Cluster(options.clusterNodes.map(hostAndPort), {
           redisOptions: settings,

@@ -1,9 +1,7 @@
-import type { S3Client } from '@aws-sdk/client-s3'
 import { z } from 'zod'
 import type { BlobDriver } from './blob-driver.js'
+import { isS3Client, type S3ClientLike } from './s3-client.js'
 
-const isS3Client = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && 'send' in value && 'config' in value
 const isBlobDriver = (value: unknown): boolean =>
   typeof value === 'object' &&
   value !== null &&
@@ -30,7 +28,7 @@ export const s3Schema = z
       })
       .strict()
       .optional(),
-    client: z.custom<S3Client>(isS3Client, { message: 'must be an S3Client' }).optional(),
+    client: z.custom<S3ClientLike>(isS3Client, { message: 'must be an S3Client' }).optional(),
     checksums: z.enum(['when_supported', 'when_required']).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
   })

@@ -33,4 +33,5 @@ export {
 } from './blob-store.js'
 export { type FsBlobDriverOptions, fsBlobDriver } from './fs-driver.js'
 export { memoryBlobDriver } from './memory-driver.js'
+export type { S3ClientLike } from './s3-client.js'
 export { type S3BlobDriverOptions, type S3Credentials, s3BlobDriver } from './s3-driver.js'

@@ -4,6 +4,7 @@ import { loadOptionalPeer } from '../util/optional-peer.js'
 import type { BlobDriver, BlobListItem, BlobPage, DriverPutOptions } from './blob-driver.js'
 import { blobAborted } from './blob-errors.js'
 import { compareKeys } from './list-page.js'
+import type { S3ClientLike } from './s3-client.js'
 import { mapS3Error } from './s3-errors.js'
 import { s3RetryStrategy } from './s3-retry.js'
 
@@ -18,7 +19,7 @@ export interface S3Credentials {
 export interface S3BlobDriverOptions {
   readonly bucket: string
   /** A ready client (not closed by the driver); the settings below are then ignored. */
-  readonly client?: S3Client
+  readonly client?: S3ClientLike
   readonly region?: string
   /** For S3-compatible services (MinIO, R2, s3rver): their URL. */
   readonly endpoint?: string
@@ -149,7 +150,7 @@ export function s3BlobDriver(options: S3BlobDriverOptions): BlobDriver {
       requestChecksumCalculation: checksums,
       responseChecksumValidation: checksums,
     })
-  const client = options.client ?? clientWith(options.maxAttempts)
+  const client = (options.client as S3Client | undefined) ?? clientWith(options.maxAttempts)
   // Health probes answer within their own timeout: one attempt, on a client of their own
   // (the SDK has no per-command retry setting). A client passed in serves both.
   let probeClient: S3Client | undefined

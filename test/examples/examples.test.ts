@@ -200,5 +200,49 @@ describe('the example projects, on the packed package', () => {
       { cwd: dir },
     )
     expect(cjs.stdout.trim()).toBe('ok')
+
+    // Its declarations type-check without ioredis and the AWS SDK, even with skipLibCheck
+    // off. drizzle-orm's and PGlite's own declarations fail that check on their own (the
+    // MySQL and SQLite dialects, Emscripten globals), so only errors in stratum-data's files
+    // or in the user's file count.
+    await writeFile(
+      join(dir, 'check.ts'),
+      [
+        "import { createDataLayer, type DataLayerOptions } from 'stratum-data'",
+        "import { type RedisClient, redisDriver } from 'stratum-data/cache'",
+        "import { type S3ClientLike, s3BlobDriver } from 'stratum-data/storage'",
+        'declare const redis: RedisClient',
+        'declare const s3: S3ClientLike',
+        "const options: DataLayerOptions = { cache: { redis: { client: redis } }, s3: { bucket: 'b', client: s3 } }",
+        'const data = await createDataLayer(options)',
+        "const user = await data.users.create({ email: 'a@example.com' })",
+        'console.log(user.id, typeof redisDriver, typeof s3BlobDriver)',
+      ].join('\n'),
+    )
+    // A deliberate error, to show that the check ran and reports errors.
+    await writeFile(join(dir, 'probe.ts'), "export const n: number = 'not a number'\n")
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const typeCheck = await run(
+      process.execPath,
+      [
+        tsc,
+        ...['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022'],
+        ...['--module', 'nodenext', '--moduleResolution', 'nodenext'],
+        ...[
+          '--types',
+          'node',
+          '--typeRoots',
+          join(root, 'node_modules/@types'),
+          'check.ts',
+          'probe.ts',
+        ],
+      ],
+      { cwd: dir, maxBuffer: 16 * 1024 * 1024 },
+    ).catch((error: { stdout: string }) => error)
+    const errors = typeCheck.stdout.split('\n').filter((line) => /error TS\d+/.test(line))
+    expect(errors.filter((line) => line.startsWith('probe.ts'))).toHaveLength(1)
+    expect(
+      errors.filter((line) => line.startsWith('check.ts') || line.includes('stratum-data/')),
+    ).toEqual([])
   }, 600_000)
 })
