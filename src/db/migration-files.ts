@@ -65,6 +65,9 @@ export function coreMigrationsFolder(): string {
     dir = dirname(dir)
   }
   throw new ConfigError(
-    'The core migrations folder (drizzle/) was not found beside the stratum-data package',
+    'The core migrations folder (drizzle/) was not found beside the stratum-data package. ' +
+      'If a bundler moved its code, keep the package external (esbuild: --packages=external ' +
+      "or external: ['stratum-data', '@electric-sql/pglite']; Next.js: serverExternalPackages), " +
+      'so that it finds its own files',
   )
 }

@@ -152,7 +152,7 @@ describe('the example projects, on the packed package', () => {
     expect(jestPids.size).toBe(2)
   }, 600_000)
 
-  it('installed alone (no optional packages): the embedded default works, and Redis or S3 asks for its package', async () => {
+  it('installed alone (no optional packages): the embedded default works from ESM, CommonJS and esbuild bundles, Redis or S3 asks for its package, and its types need neither', async () => {
     const dir = join(work, 'alone')
     await mkdir(dir)
     await writeFile(
@@ -200,6 +200,61 @@ describe('the example projects, on the packed package', () => {
       { cwd: dir },
     )
     expect(cjs.stdout.trim()).toBe('ok')
+
+    // Bundled by esbuild as an application would be: kept external, it runs as ESM and as
+    // CommonJS; taken into the bundle, it cannot find its own files and says what to do.
+    const esbuild = join(root, 'node_modules/.bin/esbuild')
+    await writeFile(
+      join(dir, 'app.mjs'),
+      [
+        "import { createDataLayer } from 'stratum-data'",
+        'const data = await createDataLayer()',
+        'try {',
+        '  await data.migrate()',
+        "  const user = await data.users.create({ email: 'bundled@example.com' })",
+        '  console.log(JSON.stringify({ email: (await data.users.findById(user.id)).email }))',
+        '} finally {',
+        '  await data.close()',
+        '}',
+      ].join('\n'),
+    )
+    await writeFile(
+      join(dir, 'app.cjs'),
+      [
+        "const { createDataLayer } = require('stratum-data')",
+        'createDataLayer().then(async (data) => {',
+        '  await data.migrate()',
+        "  const user = await data.users.create({ email: 'bundled@example.com' })",
+        '  console.log(JSON.stringify({ email: (await data.users.findById(user.id)).email }))',
+        '  await data.close()',
+        '})',
+      ].join('\n'),
+    )
+    const bundled = async (entry: string, format: 'esm' | 'cjs', ...flags: string[]) => {
+      const out = `bundles/${format}-${flags.length}.${format === 'esm' ? 'mjs' : 'cjs'}`
+      await run(
+        esbuild,
+        [
+          ...[entry, '--bundle', '--platform=node', '--target=node22'],
+          ...['--log-level=error', `--format=${format}`, `--outfile=${out}`, ...flags],
+        ],
+        { cwd: dir },
+      )
+      return run(process.execPath, [out], { cwd: dir }).then(
+        ({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!),
+        (error: { stderr: string }) => ({ failed: error.stderr }),
+      )
+    }
+    const email = { email: 'bundled@example.com' }
+    expect(await bundled('app.mjs', 'esm', '--packages=external')).toEqual(email)
+    expect(await bundled('app.cjs', 'cjs', '--packages=external')).toEqual(email)
+    const whole = await bundled(
+      'app.mjs',
+      'esm',
+      "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    )
+    expect(whole.failed).toContain('ConfigError')
+    expect(whole.failed).toContain('--packages=external')
 
     // Its declarations type-check without ioredis and the AWS SDK, even with skipLibCheck
     // off. drizzle-orm's and PGlite's own declarations fail that check on their own (the
