@@ -5,6 +5,7 @@
 import { createDataLayer } from '../src/index.js'
 import { startTestServices } from '../src/testing/start-test-services.js'
 import { cloneDatabase, ensureTemplateDatabase } from '../src/testing/template-databases.js'
+import { benchBeforeAfter } from './before-after.js'
 import { benchBlobs } from './blobs.js'
 import { benchCacheResilience } from './cache-resilience.js'
 import { benchCachedReads } from './cached-reads.js'
@@ -43,8 +44,13 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, vectors, partitions, blobs, testing or replicas runs one part.
+    // BENCH_ONLY=cache, vectors, partitions, blobs, testing, replicas or before runs one part.
     const only = process.env.BENCH_ONLY
+    // BENCH_BEFORE=<git ref>: the same calls through the package built at that ref, too.
+    const before = process.env.BENCH_BEFORE
+    if (before && (!only || only === 'before')) {
+      await benchBeforeAfter(before, url, services.redis!.url)
+    }
     if (!only || only === 'cache') {
       await benchPointReads(data, url)
       const ids = await benchCachedReads(cached, data, services.redis!.url)
