@@ -111,6 +111,27 @@ export type {
   NewUser,
   User,
 } from './schema/index.js'
+export {
+  type DataPart,
+  type FilePart,
+  fromUIMessage,
+  type JsonObject,
+  type MessagePart,
+  messagePartsText,
+  type ReasoningPart,
+  type SourceDocumentPart,
+  type SourceUrlPart,
+  type StepStartPart,
+  type StoredUIMessage,
+  type TextPart,
+  type ToolApproval,
+  type ToolPart,
+  type ToolState,
+  toUIMessage,
+  type UIMessageLike,
+  type UIMessageRole,
+  type UnknownPart,
+} from './schema/index.js'
 export type {
   BlobBody,
   BlobHead,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { jsonProblem, textProblem } from './json-value.js'
+import { type JsonValue, jsonProblem, textProblem } from './json-value.js'
 
 /** Longest text content (message or vector chunk) accepted, in characters. */
 export const MAX_CONTENT_LENGTH = 1_000_000
@@ -19,6 +19,25 @@ export const textField = (max: number) =>
 /** Emails are trimmed and lower-cased before they are checked and stored. */
 export const emailField = z.string().trim().toLowerCase().max(255).pipe(z.email())
 
+/** Adds why `value` would not read back from jsonb exactly as an issue; whether it would. */
+function checkJson(value: unknown, ctx: z.RefinementCtx): boolean {
+  const problem = jsonProblem(value)
+  if (problem) {
+    ctx.addIssue({
+      code: 'custom',
+      path: problem.path === '' ? [] : [problem.path],
+      message: problem.message,
+    })
+  }
+  return problem === undefined
+}
+
+/** Any JSON value that reads back from jsonb exactly as given (see {@link jsonProblem}). */
+export const jsonValueField = z.custom<JsonValue>().superRefine((value, ctx) => {
+  if (value === undefined) ctx.addIssue({ code: 'custom', message: 'must be a JSON value' })
+  else checkJson(value, ctx)
+})
+
 /**
  * A plain JSON object that reads back exactly as given (see {@link jsonProblem}: a Date, a
  * Map, a typed array, an array hole or a lone surrogate is refused, never converted) and
@@ -31,15 +50,7 @@ export const jsonObjectField = z
       ctx.addIssue({ code: 'custom', message: 'must be a plain JSON object' })
       return
     }
-    const problem = jsonProblem(value)
-    if (problem) {
-      ctx.addIssue({
-        code: 'custom',
-        path: problem.path === '' ? [] : [problem.path],
-        message: problem.message,
-      })
-      return
-    }
+    if (!checkJson(value, ctx)) return
     if (JSON.stringify(value).length > MAX_METADATA_JSON_LENGTH) {
       ctx.addIssue({
         code: 'custom',

@@ -1,3 +1,14 @@
+/** A JSON value as a jsonb column stores it (and a metadata condition compares with). */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue }
+/** A JSON object as a jsonb column stores it. */
+export type JsonObject = { [key: string]: JsonValue }
+
 /** Deepest nesting of arrays and objects a stored JSON value may have. */
 export const MAX_JSON_DEPTH = 64
 

@@ -1,15 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
+import type { JsonValue } from '../schema/json-value.js'
 
-/** A JSON value a metadata condition compares with. */
-export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonValue[]
-  | { [key: string]: JsonValue }
+export type { JsonValue }
 
 /**
  * Where a value sits in the metadata: a key, or the keys of a nested path
