@@ -80,7 +80,11 @@ export { ChatsRepository } from './repositories/chats-repository.js'
 export type { ErasureReport } from './repositories/erase-user.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
 export type { SortDirection } from './repositories/keyset.js'
-export { type MessageListOptions, MessagesRepository } from './repositories/messages-repository.js'
+export {
+  type AppendMessageInput,
+  type MessageListOptions,
+  MessagesRepository,
+} from './repositories/messages-repository.js'
 export { Repository } from './repositories/repository.js'
 export {
   DEFAULT_PAGE_SIZE,

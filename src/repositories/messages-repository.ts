@@ -1,7 +1,15 @@
 import { inArray, sql } from 'drizzle-orm'
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
+import type { JsonObject } from '../schema/json-value.js'
+import { type MessagePart, messagePartsSchema, messagePartsText } from '../schema/message-parts.js'
+import {
+  fromUIMessage,
+  type StoredUIMessage,
+  toUIMessage,
+  type UIMessageLike,
+} from '../schema/ui-messages.js'
 import { chatEntityKey, chatsOfUserKey, messagesOfChatKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
 import { Repository } from './repository.js'
@@ -25,28 +33,105 @@ export interface MessageListOptions extends ListOptions {
  * ```
  */
 export class MessagesRepository extends Repository<typeof chatMessages> {
-  /** Stores a message and bumps its chat's `updated_at`, in one transaction. */
-  async append(input: NewChatMessage): Promise<ChatMessage> {
+  /**
+   * Stores a message and bumps its chat's `updated_at`, in one transaction. Give `content`
+   * (a plain text message) or `parts`; with parts, `content` is their plain text
+   * ({@link messagePartsText}) and may be left out.
+   */
+  async append(input: AppendMessageInput): Promise<ChatMessage> {
     const value = validate(
       this.definition.insertSchema,
-      input,
+      withContentOfParts(input),
       'chat_messages.append',
     ) as NewChatMessage
+    checkContentOfParts(value, 'chat_messages.append')
     const [message] = await this.#store([value], 'append')
     return message!
   }
 
   /** Stores several messages (of one or more chats) in order, in one transaction. */
-  async appendMany(inputs: readonly NewChatMessage[]): Promise<ChatMessage[]> {
+  async appendMany(inputs: readonly AppendMessageInput[]): Promise<ChatMessage[]> {
+    const context = 'chat_messages.appendMany'
     const values = validateEach(
       this.definition.insertSchema,
-      inputs,
-      'chat_messages.appendMany',
+      Array.isArray(inputs) ? inputs.map(withContentOfParts) : inputs,
+      context,
     ) as NewChatMessage[]
+    for (const value of values) checkContentOfParts(value, context)
     return this.#store(values, 'appendMany')
   }
 
-  async #store(values: NewChatMessage[], operation: string): Promise<ChatMessage[]> {
+  /**
+   * Saves messages of the AI SDK (`UIMessage`s) to a chat, in order, by their ids: a message
+   * not yet stored is appended; one stored before (a retried request, `onFinish` called
+   * again, a tool result added) gets its parts and metadata replaced. Saving the same
+   * messages twice changes nothing. A stored message cannot change its role (`CONFLICT`).
+   * Metadata, when given, must be a JSON object.
+   */
+  async saveUIMessages(chatId: string, messages: readonly UIMessageLike[]): Promise<ChatMessage[]> {
+    const context = 'chat_messages.saveUIMessages'
+    if (!Array.isArray(messages)) {
+      throw new ValidationError(context, [{ path: 'messages', message: 'must be an array' }])
+    }
+    const values = messages.map((message, index) => {
+      const stored = inBatch(context, index, () => fromUIMessage(message, context))
+      const metadata = stored.metadata ?? {}
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+        throw new ValidationError(context, [
+          { path: `[${index}].metadata`, message: 'must be a JSON object to be stored' },
+        ])
+      }
+      return {
+        chatId,
+        clientId: stored.id,
+        role: stored.role,
+        parts: stored.parts,
+        content: messagePartsText(stored.parts),
+        metadata: metadata as JsonObject,
+      }
+    })
+    const seen = new Map<string, number>()
+    values.forEach((value, index) => {
+      if (seen.has(value.clientId)) {
+        throw new ValidationError(context, [
+          {
+            path: `[${index}].id`,
+            message: `is the id of message [${seen.get(value.clientId)}] too`,
+          },
+        ])
+      }
+      seen.set(value.clientId, index)
+    })
+    const valid = validateEach(this.definition.insertSchema, values, context) as NewChatMessage[]
+    return this.#store(valid, 'saveUIMessages', true)
+  }
+
+  /**
+   * The chat's messages in the AI SDK's `UIMessage` shape, oldest first: what
+   * {@link saveUIMessages} stored, ids included; a message appended as plain `content`
+   * reads as one text part.
+   */
+  async loadUIMessages(chatId: string): Promise<ReturnType<typeof toUIMessage>[]> {
+    const rows: ChatMessage[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.findPage({
+        where: { chatId },
+        orderBy: { createdAt: 'asc' },
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      })
+      rows.push(...page.items)
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    return rows.map((row) => toUIMessage(uiMessageOf(row)))
+  }
+
+  async #store(
+    values: NewChatMessage[],
+    operation: string,
+    byClientId = false,
+  ): Promise<ChatMessage[]> {
     if (values.length === 0) return []
     const chatIds = [...new Set(values.map((v) => v.chatId))]
     return this.run(operation, () =>
@@ -64,12 +149,28 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
         }
         const out: ChatMessage[] = []
         for (let i = 0; i < values.length; i += 1000) {
-          out.push(
-            ...(await tx.executor
-              .insert(chatMessages)
-              .values(values.slice(i, i + 1000))
-              .returning()),
-          )
+          const insert = tx.executor.insert(chatMessages).values(values.slice(i, i + 1000))
+          const rows = byClientId
+            ? await insert
+                .onConflictDoUpdate({
+                  target: [chatMessages.chatId, chatMessages.clientId],
+                  set: {
+                    parts: sql`excluded.parts`,
+                    content: sql`excluded.content`,
+                    metadata: sql`excluded.metadata`,
+                  },
+                  setWhere: sql`${chatMessages.role} = excluded.role`,
+                })
+                .returning()
+            : await insert.returning()
+          if (rows.length !== Math.min(1000, values.length - i)) {
+            throw new StratumError(
+              'CONFLICT',
+              'a message with this id is stored with another role; a message keeps its role',
+              { details: { table: 'chat_messages' } },
+            )
+          }
+          out.push(...rows)
         }
         await tx.afterCommit([
           ...chatIds.map(chatEntityKey),
@@ -114,5 +215,67 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     return new StratumError('NOT_FOUND', `chat ${chatId} does not exist`, {
       details: { table: 'chats' },
     })
+  }
+}
+
+/** What `append` accepts: a new message with `content`, or with `parts` (content derived). */
+export type AppendMessageInput = Omit<NewChatMessage, 'content'> & {
+  content?: string
+  parts?: MessagePart[] | null
+}
+
+/** `input` with its content derived from valid parts when it was left out. */
+function withContentOfParts(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input
+  const { parts, content } = input as { parts?: unknown; content?: unknown }
+  if (parts === undefined || parts === null || content !== undefined) return input
+  const valid = messagePartsSchema.safeParse(parts)
+  if (!valid.success) return input // reported by the insert schema, with the rest
+  return { ...input, content: messagePartsText(valid.data) }
+}
+
+/** A message with parts must have their plain text as its content: stored as given, or refused. */
+function checkContentOfParts(value: NewChatMessage, context: string): void {
+  if (value.parts && value.content !== messagePartsText(value.parts)) {
+    throw new ValidationError(context, [
+      {
+        path: 'content',
+        message: 'must be the plain text of parts (leave it out to have it derived)',
+      },
+    ])
+  }
+}
+
+/** `fn()`, with the paths of its `VALIDATION` issues under `[index]`. */
+function inBatch<T>(context: string, index: number, fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error
+    throw new ValidationError(
+      context,
+      error.issues.map((issue) => ({
+        ...issue,
+        path: `[${index}]${issue.path && !issue.path.startsWith('[') ? '.' : ''}${issue.path}`,
+      })),
+    )
+  }
+}
+
+/** A stored row as a UI message: its client id when it has one, its parts or its content. */
+function uiMessageOf(row: ChatMessage): StoredUIMessage {
+  if (row.role === 'tool') {
+    throw new StratumError(
+      'UNSUPPORTED',
+      `message ${row.id} has the role 'tool', which the AI SDK's UI messages do not have`,
+      { details: { table: 'chat_messages' } },
+    )
+  }
+  const parts: MessagePart[] = row.parts ?? [{ type: 'text', text: row.content }]
+  return {
+    id: row.clientId ?? row.id,
+    role: row.role,
+    ...(Object.keys(row.metadata).length > 0 ? { metadata: row.metadata as JsonObject } : {}),
+    parts,
   }
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { ValidationError } from '../errors.js'
 import { clip } from '../util/clip.js'
+import { formatPath } from '../util/format-path.js'
 
 /**
  * Parses `input` with `schema`; on failure throws `VALIDATION` listing each field path.
@@ -21,17 +22,6 @@ export function validate<S extends z.ZodType>(
       message: issueMessage(issue),
     })),
   )
-}
-
-/**
- * `['items', 0, 'embedding', 3]` -> `items[0].embedding[3]`.
- * @internal
- */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${clip(String(p))}`))
-    .join('')
-    .replace(/^\./, '')
 }
 
 /**

@@ -1,10 +1,21 @@
 import { sql } from 'drizzle-orm'
-import { check, index, jsonb, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
+import {
+  check,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
 import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import { chats } from './chats.js'
 import { jsonObjectField, MAX_CONTENT_LENGTH, textField } from './fields.js'
+import { MAX_PART_FIELD_LENGTH, type MessagePart, messagePartsSchema } from './message-parts.js'
 
 /** Who wrote a message. */
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const
@@ -27,11 +38,20 @@ export const chatMessages = pgTable(
       .references(() => chats.id, { onDelete: 'cascade' }),
     role: varchar('role', { length: 16 }).$type<MessageRole>().notNull(),
     content: text('content').notNull(),
+    /**
+     * The message's parts (text, reasoning, tool calls, files, ...); null for a message
+     * written as plain `content`, which reads as one text part. `content` is then the plain
+     * text of the parts, for search.
+     */
+    parts: jsonb('parts').$type<MessagePart[]>(),
+    /** The id a client or the AI SDK gave the message: unique within its chat. */
+    clientId: text('client_id'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     index('chat_messages_chat_created_idx').on(t.chatId, t.createdAt, t.id),
+    uniqueIndex('chat_messages_chat_client_id_idx').on(t.chatId, t.clientId),
     check('chat_messages_role_check', sql`${t.role} in ('system', 'user', 'assistant', 'tool')`),
   ],
 )
@@ -40,6 +60,11 @@ const refinements = {
   role: () => z.enum(MESSAGE_ROLES),
   content: () => textField(MAX_CONTENT_LENGTH),
   metadata: () => jsonObjectField,
+  parts: () => messagePartsSchema.nullable(),
+  clientId: () =>
+    textField(MAX_PART_FIELD_LENGTH)
+      .refine((v) => v.length > 0, 'must not be empty')
+      .nullable(),
 }
 
 /** Validates a new message. */

@@ -1,5 +1,5 @@
 import { ValidationError, type ValidationIssue } from '../errors.js'
-import { clip } from '../util/clip.js'
+import { formatPath } from '../util/format-path.js'
 import { textField } from './fields.js'
 import { type JsonObject, type JsonValue, jsonProblem } from './json-value.js'
 import { MAX_PART_FIELD_LENGTH, type MessagePart, messagePartsSchema } from './message-parts.js'
@@ -146,7 +146,7 @@ export function fromUIMessage(message: UIMessageLike, context = 'fromUIMessage')
     const problem = jsonProblem(message.metadata)
     if (problem) {
       issues.push({
-        path: problem.path ? `metadata.${problem.path}` : 'metadata',
+        path: `metadata${problem.path.startsWith('[') || !problem.path ? '' : '.'}${problem.path}`,
         message: problem.message,
       })
     }
@@ -157,7 +157,7 @@ export function fromUIMessage(message: UIMessageLike, context = 'fromUIMessage')
   } else {
     message.parts.forEach((part, index) => {
       if (!isObject(part) || typeof part.type !== 'string') {
-        issues.push({ path: `parts.${index}`, message: 'must be an object with a string type' })
+        issues.push({ path: `parts[${index}]`, message: 'must be an object with a string type' })
         return
       }
       candidates.push(fromUIPart(part))
@@ -168,7 +168,7 @@ export function fromUIMessage(message: UIMessageLike, context = 'fromUIMessage')
     if (!parts.success) {
       for (const issue of parts.error.issues.slice(0, 20)) {
         issues.push({
-          path: ['parts', ...issue.path.map((p) => clip(String(p)))].join('.'),
+          path: formatPath(['parts', ...issue.path]),
           message: issue.message,
         })
       }

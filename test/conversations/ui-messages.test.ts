@@ -141,9 +141,9 @@ describe('UI messages that cannot be stored exactly', () => {
     ['an empty id', { id: '', role: 'user', parts: [] }, 'id'],
     ['a role the SDK does not have', { id: 'm', role: 'tool', parts: [] }, 'role'],
     ['parts that are not an array', { id: 'm', role: 'user', parts: 'hi' }, 'parts'],
-    ['a part without a type', { id: 'm', role: 'user', parts: [{ text: 'x' }] }, 'parts.0'],
-    ['text with a NUL', text('a\u0000b'), 'parts.0.text'],
-    ['text with a lone surrogate', text('a\ud800b'), 'parts.0.text'],
+    ['a part without a type', { id: 'm', role: 'user', parts: [{ text: 'x' }] }, 'parts[0]'],
+    ['text with a NUL', text('a\u0000b'), 'parts[0].text'],
+    ['text with a lone surrogate', text('a\ud800b'), 'parts[0].text'],
     [
       'a tool input with NaN',
       {
@@ -153,7 +153,7 @@ describe('UI messages that cannot be stored exactly', () => {
           { type: 'tool-x', toolCallId: 'c', state: 'input-available', input: { n: Number.NaN } },
         ],
       },
-      'parts.0.input',
+      'parts[0].input',
     ],
     [
       'a tool call without its id',
@@ -162,7 +162,7 @@ describe('UI messages that cannot be stored exactly', () => {
         role: 'assistant',
         parts: [{ type: 'tool-x', state: 'input-available', input: {} }],
       },
-      'parts.0.toolCallId',
+      'parts[0].toolCallId',
     ],
     [
       'a tool state the SDK does not have',
@@ -171,7 +171,7 @@ describe('UI messages that cannot be stored exactly', () => {
         role: 'assistant',
         parts: [{ type: 'tool-x', toolCallId: 'c', state: 'running' }],
       },
-      'parts.0.state',
+      'parts[0].state',
     ],
     [
       'a tool without a name',
@@ -180,12 +180,12 @@ describe('UI messages that cannot be stored exactly', () => {
         role: 'assistant',
         parts: [{ type: 'tool-', toolCallId: 'c', state: 'input-available' }],
       },
-      'parts.0.toolName',
+      'parts[0].toolName',
     ],
     [
       'a Date in data',
       { id: 'm', role: 'assistant', parts: [{ type: 'data-x', data: { at: new Date() } }] },
-      'parts.0.data',
+      'parts[0].data',
     ],
     [
       'metadata with a Map',
@@ -195,13 +195,18 @@ describe('UI messages that cannot be stored exactly', () => {
     [
       'a file without a media type',
       { id: 'm', role: 'user', parts: [{ type: 'file', url: 'https://x' }] },
-      'parts.0.mediaType',
+      'parts[0].mediaType',
     ],
   ])('refuses %s with VALIDATION on its field', (_name, message, path) => {
     const error = refused(message)
     expect(error.code).toBe('VALIDATION')
     expect(
-      error.issues.some((issue) => issue.path === path || issue.path.startsWith(`${path}.`)),
+      error.issues.some(
+        (issue) =>
+          issue.path === path ||
+          issue.path.startsWith(`${path}.`) ||
+          issue.path.startsWith(`${path}[`),
+      ),
     ).toBe(true)
   })
 

@@ -17,6 +17,7 @@ for (const backend of backends) {
         '0000_enable_pgvector',
         '0001_core_schema',
         '0002_full_text',
+        '0003_message_parts',
       ])
 
       const first = await data.migrate()
@@ -24,6 +25,7 @@ for (const backend of backends) {
         '0000_enable_pgvector',
         '0001_core_schema',
         '0002_full_text',
+        '0003_message_parts',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -42,7 +44,12 @@ for (const backend of backends) {
       const others = await Promise.all([1, 2, 3].map(() => backend.reopen(data)))
       const results = await Promise.all([data, ...others].map((d) => d.migrate()))
       const applied = results.flatMap((r) => r.applied.map((m) => m.tag)).sort()
-      expect(applied).toEqual(['0000_enable_pgvector', '0001_core_schema', '0002_full_text'])
+      expect(applied).toEqual([
+        '0000_enable_pgvector',
+        '0001_core_schema',
+        '0002_full_text',
+        '0003_message_parts',
+      ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
       )
@@ -51,9 +58,10 @@ for (const backend of backends) {
           { tag: '0000_enable_pgvector', n: 1 },
           { tag: '0001_core_schema', n: 1 },
           { tag: '0002_full_text', n: 1 },
+          { tag: '0003_message_parts', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(3)
+      expect(rows.rows).toHaveLength(4)
     })
   })
 }

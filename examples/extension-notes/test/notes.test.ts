@@ -120,6 +120,7 @@ for (const backend of backends) {
           'core/0000_enable_pgvector',
           'core/0001_core_schema',
           'core/0002_full_text',
+          'core/0003_message_parts',
           'notes/0000_create_notes',
           'notes/0001_pinned_index',
         ])

@@ -1,0 +1,62 @@
+import { sql } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
+
+// A database of the release before message parts: migrated through 0002, its messages
+// written as plain content. Made by migrating fully and taking 0003 back out (its columns
+// and its record), which leaves exactly the older schema.
+for (const backend of backends) {
+  describe(`upgrading a database of the previous release to message parts [${backendTitle(backend)}]`, () => {
+    it('keeps every message: each old content reads as one text part, nothing rewritten', async () => {
+      const old = await backend.openEmpty()
+      await old.migrate()
+      await old.db.execute(sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id`)
+      await old.db.execute(sql`DELETE FROM stratum_migrations WHERE tag = '0003_message_parts'`)
+      const userId = (
+        await old.db.execute<{ id: string }>(
+          sql`INSERT INTO users (email) VALUES (${uniqueEmail()}) RETURNING id`,
+        )
+      ).rows[0]!.id
+      const chatId = (
+        await old.db.execute<{ id: string }>(
+          sql`INSERT INTO chats (user_id, title) VALUES (${userId}, 'old') RETURNING id`,
+        )
+      ).rows[0]!.id
+      const contents = ['Hello', 'Hi! How can I help?', 'Zürich ☁️ weather\nplease', '']
+      for (const [i, content] of contents.entries()) {
+        await old.db.execute(
+          sql`INSERT INTO chat_messages (chat_id, role, content, created_at)
+              VALUES (${chatId}, ${i % 2 ? 'assistant' : 'user'}, ${content}, now() - ${`${60 - i} seconds`}::interval)`,
+        )
+      }
+      const before = await old.db.execute<{ id: string; content: string }>(
+        sql`SELECT id, content FROM chat_messages ORDER BY created_at`,
+      )
+
+      const data = await backend.reopen(old)
+      const { applied } = await data.migrate()
+      expect(applied.map((m) => m.tag)).toEqual(['0003_message_parts'])
+      const loaded = await data.messages.loadUIMessages(chatId)
+      expect(loaded).toEqual(
+        before.rows.map((row, i) => ({
+          id: row.id,
+          role: i % 2 ? 'assistant' : 'user',
+          parts: [{ type: 'text', text: contents[i] }],
+        })),
+      )
+      const after = await data.db.execute<{ id: string; content: string; parts: unknown }>(
+        sql`SELECT id, content, parts FROM chat_messages ORDER BY created_at`,
+      )
+      expect(after.rows).toEqual(before.rows.map((row) => ({ ...row, parts: null })))
+      // And new messages with parts go beside them.
+      await data.messages.saveUIMessages(chatId, [
+        { id: 'new-1', role: 'user', parts: [{ type: 'text', text: 'after the upgrade' }] },
+      ])
+      expect((await data.messages.loadUIMessages(chatId)).at(-1)).toEqual({
+        id: 'new-1',
+        role: 'user',
+        parts: [{ type: 'text', text: 'after the upgrade' }],
+      })
+    })
+  })
+}
