@@ -1,4 +1,4 @@
-import { inArray, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import { StratumError, ValidationError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
@@ -10,7 +10,7 @@ import {
   toUIMessage,
   type UIMessageLike,
 } from '../schema/ui-messages.js'
-import { chatEntityKey, chatsOfUserKey, messagesOfChatKey } from './cache-keys.js'
+import { chatEntityKey, chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
 import { Repository } from './repository.js'
 import type { RepositoryContext } from './repository-context.js'
@@ -117,7 +117,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     do {
       const page = await this.findPage({
         where: { chatId },
-        orderBy: { createdAt: 'asc' },
+        orderBy: { seq: 'asc', createdAt: 'asc' },
         limit: 1000,
         ...(cursor ? { cursor } : {}),
       })
@@ -133,20 +133,40 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     byClientId = false,
   ): Promise<ChatMessage[]> {
     if (values.length === 0) return []
-    const chatIds = [...new Set(values.map((v) => v.chatId))]
+    const chatIds = [...new Set(values.map((v) => v.chatId))].sort()
     return this.run(operation, () =>
       this.context.transaction(async (tx: RepositoryContext) => {
-        // Updating the chats first locks them, so concurrent appends to one chat queue up,
-        // and a missing chat is reported as NOT_FOUND before anything is written.
-        const bumped = await tx.executor
-          .update(chats)
-          .set({ updatedAt: sql`now()` })
+        // Locking the chats first (in id order, so that two appends to several chats cannot
+        // deadlock) queues concurrent appends to one chat, so sequence numbers follow the
+        // order appends commit; a missing chat is NOT_FOUND before anything is written.
+        const locked = await tx.executor
+          .select({ id: chats.id, userId: chats.userId, lastSeq: chats.lastMessageSeq })
+          .from(chats)
           .where(inArray(chats.id, chatIds))
-          .returning({ id: chats.id, userId: chats.userId })
-        if (bumped.length !== chatIds.length) {
-          const found = new Set(bumped.map((b) => b.id))
+          .orderBy(chats.id)
+          .for('update')
+        if (locked.length !== chatIds.length) {
+          const found = new Set(locked.map((c) => c.id))
           throw this.notFoundChat(chatIds.find((id) => !found.has(id))!)
         }
+        const lastSeq = new Map<string, number>()
+        const renumbered: string[] = []
+        for (const chat of locked) {
+          let last = chat.lastSeq
+          if (last === 0) {
+            const ids = await numberOlderMessages(tx, chat.id)
+            renumbered.push(...ids)
+            last = ids.length
+          }
+          lastSeq.set(chat.id, last)
+        }
+        const stored = byClientId ? await storedClientIds(tx, chatIds, values) : new Set<string>()
+        values = values.map((value) => {
+          if (stored.has(`${value.chatId}:${value.clientId}`)) return value
+          const seq = lastSeq.get(value.chatId)! + 1
+          lastSeq.set(value.chatId, seq)
+          return { ...value, seq }
+        })
         const out: ChatMessage[] = []
         for (let i = 0; i < values.length; i += 1000) {
           const insert = tx.executor.insert(chatMessages).values(values.slice(i, i + 1000))
@@ -172,10 +192,17 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
           }
           out.push(...rows)
         }
+        for (const [id, last] of lastSeq) {
+          await tx.executor
+            .update(chats)
+            .set({ updatedAt: sql`now()`, lastMessageSeq: last })
+            .where(eq(chats.id, id))
+        }
         await tx.afterCommit([
           ...chatIds.map(chatEntityKey),
-          ...new Set(bumped.map((chat) => chatsOfUserKey(chat.userId))),
+          ...new Set(locked.map((chat) => chatsOfUserKey(chat.userId))),
           ...out.flatMap((message) => this.cacheKeysOf(message)),
+          ...renumbered.map(messageEntityKey),
         ])
         return out
       }),
@@ -192,7 +219,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     const read = () =>
       this.findPage({
         where: { chatId },
-        orderBy: { createdAt: order },
+        orderBy: { seq: order, createdAt: order },
         limit: options.limit,
         cursor: options.cursor,
       })
@@ -244,6 +271,36 @@ function checkContentOfParts(value: NewChatMessage, context: string): void {
       },
     ])
   }
+}
+
+/**
+ * Numbers the messages of a chat written before sequence numbers (seq null), in the order
+ * they were listed by (created_at, id); returns their ids. Runs under the chat's lock, once
+ * per chat: afterwards the chat's last sequence number is theirs.
+ */
+async function numberOlderMessages(tx: RepositoryContext, chatId: string): Promise<string[]> {
+  const rows = await tx.executor.execute<{ id: string }>(sql`
+    UPDATE chat_messages AS m SET seq = r.n
+    FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n
+          FROM chat_messages WHERE chat_id = ${chatId}) AS r
+    WHERE m.id = r.id AND m.seq IS NULL
+    RETURNING m.id`)
+  return rows.rows.map((row) => row.id)
+}
+
+/** Which of `values`' client ids are stored already, as `chatId:clientId`. */
+async function storedClientIds(
+  tx: RepositoryContext,
+  chatIds: string[],
+  values: readonly NewChatMessage[],
+): Promise<Set<string>> {
+  const clientIds = values.flatMap((v) => (v.clientId ? [v.clientId] : []))
+  if (clientIds.length === 0) return new Set()
+  const rows = await tx.executor
+    .select({ chatId: chatMessages.chatId, clientId: chatMessages.clientId })
+    .from(chatMessages)
+    .where(and(inArray(chatMessages.chatId, chatIds), inArray(chatMessages.clientId, clientIds)))
+  return new Set(rows.map((row) => `${row.chatId}:${row.clientId}`))
 }
 
 /** `fn()`, with the paths of its `VALIDATION` issues under `[index]`. */

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   check,
   index,
   jsonb,
@@ -44,6 +45,12 @@ export const chatMessages = pgTable(
      * text of the parts, for search.
      */
     parts: jsonb('parts').$type<MessagePart[]>(),
+    /**
+     * The message's place in its chat, 1, 2, 3, ... in the order appends committed: no gaps,
+     * no duplicates, whatever writes run at once. Null for messages of a release before
+     * sequence numbers until the chat's next append numbers them all.
+     */
+    seq: bigint('seq', { mode: 'number' }),
     /** The id a client or the AI SDK gave the message: unique within its chat. */
     clientId: text('client_id'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
@@ -52,6 +59,7 @@ export const chatMessages = pgTable(
   (t) => [
     index('chat_messages_chat_created_idx').on(t.chatId, t.createdAt, t.id),
     uniqueIndex('chat_messages_chat_client_id_idx').on(t.chatId, t.clientId),
+    uniqueIndex('chat_messages_chat_seq_idx').on(t.chatId, t.seq),
     check('chat_messages_role_check', sql`${t.role} in ('system', 'user', 'assistant', 'tool')`),
   ],
 )
@@ -69,11 +77,11 @@ const refinements = {
 
 /** Validates a new message. */
 export const messageInsertSchema = createInsertSchema(chatMessages, refinements)
-  .omit({ createdAt: true })
+  .omit({ createdAt: true, seq: true })
   .strict()
 /** Validates a partial update of a message. */
 export const messageUpdateSchema = createUpdateSchema(chatMessages, refinements)
-  .omit({ id: true, chatId: true, createdAt: true })
+  .omit({ id: true, chatId: true, createdAt: true, seq: true })
   .strict()
 /** Describes a message row. */
 export const messageSelectSchema = createSelectSchema(chatMessages)

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
+import { bigint, index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
 import { v7 as uuidv7 } from 'uuid'
 import { textField } from './fields.js'
@@ -22,6 +22,11 @@ export const chats = pgTable(
       .notNull()
       .defaultNow()
       .$onUpdate(() => sql`now()`),
+    /**
+     * The sequence number of the chat's newest message (0: none yet, or only messages of a
+     * release before sequence numbers). Kept by the library under the chat's row lock.
+     */
+    lastMessageSeq: bigint('last_message_seq', { mode: 'number' }).notNull().default(0),
   },
   // id closes the index so the newest-first keyset page is one index range scan.
   (t) => [
@@ -37,11 +42,11 @@ const refinements = { title: () => textField(255).nullable() }
 
 /** Validates a new chat. */
 export const chatInsertSchema = createInsertSchema(chats, refinements)
-  .omit({ createdAt: true, updatedAt: true })
+  .omit({ createdAt: true, updatedAt: true, lastMessageSeq: true })
   .strict()
 /** Validates a partial update of a chat. */
 export const chatUpdateSchema = createUpdateSchema(chats, refinements)
-  .omit({ id: true, userId: true, createdAt: true, updatedAt: true })
+  .omit({ id: true, userId: true, createdAt: true, updatedAt: true, lastMessageSeq: true })
   .strict()
 /** Describes a chat row. */
 export const chatSelectSchema = createSelectSchema(chats)

@@ -10,7 +10,10 @@ for (const backend of backends) {
     it('keeps every message: each old content reads as one text part, nothing rewritten', async () => {
       const old = await backend.openEmpty()
       await old.migrate()
-      await old.db.execute(sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id`)
+      await old.db.execute(
+        sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id, DROP COLUMN seq`,
+      )
+      await old.db.execute(sql`ALTER TABLE chats DROP COLUMN last_message_seq`)
       await old.db.execute(sql`DELETE FROM stratum_migrations WHERE tag = '0003_message_parts'`)
       const userId = (
         await old.db.execute<{ id: string }>(
@@ -45,9 +48,9 @@ for (const backend of backends) {
         })),
       )
       const after = await data.db.execute<{ id: string; content: string; parts: unknown }>(
-        sql`SELECT id, content, parts FROM chat_messages ORDER BY created_at`,
+        sql`SELECT id, content, parts, seq FROM chat_messages ORDER BY created_at`,
       )
-      expect(after.rows).toEqual(before.rows.map((row) => ({ ...row, parts: null })))
+      expect(after.rows).toEqual(before.rows.map((row) => ({ ...row, parts: null, seq: null })))
       // And new messages with parts go beside them.
       await data.messages.saveUIMessages(chatId, [
         { id: 'new-1', role: 'user', parts: [{ type: 'text', text: 'after the upgrade' }] },
@@ -57,6 +60,12 @@ for (const backend of backends) {
         role: 'user',
         parts: [{ type: 'text', text: 'after the upgrade' }],
       })
+      // The chat's first append numbered its older messages, in their order, before its own.
+      const numbered = await data.db.execute<{ id: string; seq: string }>(
+        sql`SELECT id, seq::text AS seq FROM chat_messages WHERE chat_id = ${chatId} ORDER BY chat_messages.seq`,
+      )
+      expect(numbered.rows.map((r) => r.seq)).toEqual(['1', '2', '3', '4', '5'])
+      expect(numbered.rows.slice(0, 4).map((r) => r.id)).toEqual(before.rows.map((r) => r.id))
     })
   })
 }
