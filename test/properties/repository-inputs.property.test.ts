@@ -85,6 +85,42 @@ for (const backend of backends) {
       )
     })
 
+    it('saveUIMessages stores UI messages exactly (loaded back equal), or refuses them and writes nothing', async () => {
+      const part = fc.oneof(
+        fc.record({ type: fc.constant('text'), text: fc.oneof(anyText, fc.string()) }),
+        fc.record({
+          type: fc.constantFrom('tool-search', 'dynamic-tool', 'data-x', 'future-kind'),
+          toolName: fc.string({ maxLength: 6 }),
+          toolCallId: fc.oneof(fc.string({ maxLength: 6 }), anyInput),
+          state: fc.constantFrom('input-available', 'output-available', 'bogus'),
+          input: fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyInput),
+          data: fc.jsonValue({ maxDepth: 2 }),
+        }),
+        anyInput,
+      )
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uuid(),
+          fc.constantFrom('user', 'assistant', 'tool'),
+          fc.array(part, { maxLength: 4 }),
+          async (id, role, parts) => {
+            const chat = await data.chats.create({
+              userId: (await data.chats.getById(chatId)).userId,
+            })
+            const message = { id, role, parts }
+            const result = await settle(
+              () => data.messages.saveUIMessages(chat.id, [message as never]),
+              ['VALIDATION'],
+            )
+            const loaded = await data.messages.loadUIMessages(chat.id)
+            if (result.ok) expect(loaded).toEqual([JSON.parse(JSON.stringify(message))])
+            else expect(loaded).toEqual([])
+          },
+        ),
+        propertyOptions(60),
+      )
+    })
+
     it('plain JSON metadata is always accepted and round-trips', async () => {
       await fc.assert(
         fc.asyncProperty(
