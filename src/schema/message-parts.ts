@@ -241,7 +241,13 @@ export const messagePartsSchema = z
   .array(messagePartSchema)
   .max(MAX_MESSAGE_PARTS)
   .superRefine((parts, ctx) => {
-    if (JSON.stringify(parts).length > MAX_PARTS_JSON_LENGTH) {
+    let length: number
+    try {
+      length = JSON.stringify(parts).length
+    } catch {
+      return // nesting too deep for JSON.stringify: already an issue of its part (depth limit)
+    }
+    if (length > MAX_PARTS_JSON_LENGTH) {
       ctx.addIssue({
         code: 'custom',
         message: `must be at most ${MAX_PARTS_JSON_LENGTH} characters as JSON altogether`,

@@ -7,7 +7,12 @@ import { clip } from './clip.js'
  */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${clip(String(p))}`))
+    .map((p) =>
+      typeof p === 'number'
+        ? `[${p}]`
+        : // a segment already formatted as an index path (`[0][1]`) joins without a dot
+          `${String(p).startsWith('[') ? '' : '.'}${clip(String(p))}`,
+    )
     .join('')
     .replace(/^\./, '')
 }

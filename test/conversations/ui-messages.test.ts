@@ -188,6 +188,15 @@ describe('UI messages that cannot be stored exactly', () => {
       'parts[0].data',
     ],
     [
+      'data nested 100,000 deep',
+      {
+        id: 'm',
+        role: 'assistant',
+        parts: [{ type: 'data-x', data: Array.from({ length: 100_000 }).reduce((v) => [v], 1) }],
+      },
+      'parts[0].data',
+    ],
+    [
       'metadata with a Map',
       { id: 'm', role: 'user', metadata: { m: new Map() }, parts: [] },
       'metadata',
