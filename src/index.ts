@@ -80,11 +80,22 @@ export { ChatsRepository } from './repositories/chats-repository.js'
 export type { ErasureReport } from './repositories/erase-user.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
 export type { SortDirection } from './repositories/keyset.js'
+export type { MessageBranches } from './repositories/message-tree.js'
 export {
   type AppendMessageInput,
   type MessageListOptions,
   MessagesRepository,
+  type SaveUIMessagesOptions,
 } from './repositories/messages-repository.js'
+export { DEFAULT_SWEEP_IDLE_MS, type StartReplyOptions } from './repositories/reply-options.js'
+export {
+  REPLY_STREAM_DEFAULTS,
+  type ReplyFinish,
+  type ReplySnapshot,
+  ReplyStream,
+  type ReplyStreamOptions,
+  type ReplyStreamStats,
+} from './repositories/reply-stream.js'
 export { Repository } from './repositories/repository.js'
 export {
   DEFAULT_PAGE_SIZE,
@@ -109,6 +120,7 @@ export type {
   ChatMessage,
   ChatVector,
   MessageRole,
+  MessageStatus,
   NewChat,
   NewChatMessage,
   NewChatVector,

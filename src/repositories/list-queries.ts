@@ -44,18 +44,20 @@ export function selectMany(
 
 /**
  * One page by keyset pagination: the rows after the cursor in the ordering (primary key
- * last), one more than the limit to learn whether another page exists.
+ * last), one more than the limit to learn whether another page exists. `condition` is SQL
+ * the caller adds to `where` (a repository's own, never a user's).
  */
 export async function selectPage(
   executor: Executor,
   definition: AnyDefinition,
   options: FindPageOptions<AnyRow>,
   operation: string,
+  condition?: SQL,
 ): Promise<Page<AnyRow>> {
   const context = `${definition.name}.${operation}`
   const ordering = listOrdering(definition, options.orderBy)
   const limit = listLimit(definition, options.limit, operation)
-  const conditions: SQL[] = []
+  const conditions: SQL[] = condition ? [condition] : []
   const where = listWhere(definition, options.where, operation)
   if (where) conditions.push(where)
   if (options.cursor)

@@ -1,4 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
+import type { PgTable } from 'drizzle-orm/pg-core'
+import { v7 as uuidv7 } from 'uuid'
+import type { Executor } from '../db/connection.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
@@ -10,11 +13,34 @@ import {
   toUIMessage,
   type UIMessageLike,
 } from '../schema/ui-messages.js'
-import { chatEntityKey, chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
+import { isUuid } from '../util/is-uuid.js'
+import { chatEntityKey, messagesOfChatKey } from './cache-keys.js'
 import type { ListOptions } from './chats-repository.js'
+import { decodeCursor } from './keyset.js'
+import { selectPage } from './list-queries.js'
+import {
+  branchesOnPath,
+  type MessageBranches,
+  newestInSubtree,
+  onActivePathPage,
+  resolveMessageId,
+} from './message-tree.js'
+import {
+  DEFAULT_SWEEP_IDLE_MS,
+  type StartReplyOptions,
+  startReplySchema,
+  sweepSchema,
+} from './reply-options.js'
+import { REPLY_STREAM_DEFAULTS, ReplyStream } from './reply-stream.js'
 import { Repository } from './repository.js'
-import type { RepositoryContext } from './repository-context.js'
-import type { Page } from './repository-types.js'
+import { DEFAULT_PAGE_SIZE, type Page } from './repository-types.js'
+import {
+  notFoundChat,
+  type StoredValue,
+  type StoreOptions,
+  storeMessages,
+} from './store-messages.js'
+import type { TableDefinition } from './table-definition.js'
 import { validate, validateEach } from './validate.js'
 
 /** Paging arguments of `listByChat`. */
@@ -67,8 +93,18 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
    * again, a tool result added) gets its parts and metadata replaced. Saving the same
    * messages twice changes nothing. A stored message cannot change its role (`CONFLICT`).
    * Metadata, when given, must be a JSON object.
+   *
+   * Branches follow from what the client sends: each new message follows the message before
+   * it in `messages` (the first one the chat's active message, or `options.parentId`), so a
+   * history the client cut back and continued (an edited message with a new id, a
+   * regenerated answer) becomes a sibling branch, never an overwrite; the last new message
+   * becomes the chat's active one.
    */
-  async saveUIMessages(chatId: string, messages: readonly UIMessageLike[]): Promise<ChatMessage[]> {
+  async saveUIMessages(
+    chatId: string,
+    messages: readonly UIMessageLike[],
+    options: SaveUIMessagesOptions = {},
+  ): Promise<ChatMessage[]> {
     const context = 'chat_messages.saveUIMessages'
     if (!Array.isArray(messages)) {
       throw new ValidationError(context, [{ path: 'messages', message: 'must be an array' }])
@@ -103,11 +139,11 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
       seen.set(value.clientId, index)
     })
     const valid = validateEach(this.definition.insertSchema, values, context) as NewChatMessage[]
-    return this.#store(valid, 'saveUIMessages', true)
+    return this.#store(valid, 'saveUIMessages', { byClientId: true, parentUiId: options.parentId })
   }
 
   /**
-   * The chat's messages in the AI SDK's `UIMessage` shape, oldest first: what
+   * The chat's active path in the AI SDK's `UIMessage` shape, oldest first: what
    * {@link saveUIMessages} stored, ids included; a message appended as plain `content`
    * reads as one text part.
    */
@@ -115,101 +151,28 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     const rows: ChatMessage[] = []
     let cursor: string | undefined
     do {
-      const page = await this.findPage({
-        where: { chatId },
-        orderBy: { seq: 'asc', createdAt: 'asc' },
-        limit: 1000,
-        ...(cursor ? { cursor } : {}),
-      })
+      const page = await this.read('loadUIMessages', (executor) =>
+        this.#pathPage(chatId, 'asc', { limit: 1000, cursor }, executor),
+      )
       rows.push(...page.items)
       cursor = page.nextCursor ?? undefined
     } while (cursor)
     return rows.map((row) => toUIMessage(uiMessageOf(row)))
   }
 
-  async #store(
-    values: NewChatMessage[],
-    operation: string,
-    byClientId = false,
-  ): Promise<ChatMessage[]> {
-    if (values.length === 0) return []
-    const chatIds = [...new Set(values.map((v) => v.chatId))].sort()
+  #store(values: StoredValue[], operation: string, how: StoreOptions = {}): Promise<ChatMessage[]> {
     return this.run(operation, () =>
-      this.context.transaction(async (tx: RepositoryContext) => {
-        // Locking the chats first (in id order, so that two appends to several chats cannot
-        // deadlock) queues concurrent appends to one chat, so sequence numbers follow the
-        // order appends commit; a missing chat is NOT_FOUND before anything is written.
-        const locked = await tx.executor
-          .select({ id: chats.id, userId: chats.userId, lastSeq: chats.lastMessageSeq })
-          .from(chats)
-          .where(inArray(chats.id, chatIds))
-          .orderBy(chats.id)
-          .for('update')
-        if (locked.length !== chatIds.length) {
-          const found = new Set(locked.map((c) => c.id))
-          throw this.notFoundChat(chatIds.find((id) => !found.has(id))!)
-        }
-        const lastSeq = new Map<string, number>()
-        const renumbered: string[] = []
-        for (const chat of locked) {
-          let last = chat.lastSeq
-          if (last === 0) {
-            const ids = await numberOlderMessages(tx, chat.id)
-            renumbered.push(...ids)
-            last = ids.length
-          }
-          lastSeq.set(chat.id, last)
-        }
-        const stored = byClientId ? await storedClientIds(tx, chatIds, values) : new Set<string>()
-        values = values.map((value) => {
-          if (stored.has(`${value.chatId}:${value.clientId}`)) return value
-          const seq = lastSeq.get(value.chatId)! + 1
-          lastSeq.set(value.chatId, seq)
-          return { ...value, seq }
-        })
-        const out: ChatMessage[] = []
-        for (let i = 0; i < values.length; i += 1000) {
-          const insert = tx.executor.insert(chatMessages).values(values.slice(i, i + 1000))
-          const rows = byClientId
-            ? await insert
-                .onConflictDoUpdate({
-                  target: [chatMessages.chatId, chatMessages.clientId],
-                  set: {
-                    parts: sql`excluded.parts`,
-                    content: sql`excluded.content`,
-                    metadata: sql`excluded.metadata`,
-                  },
-                  setWhere: sql`${chatMessages.role} = excluded.role`,
-                })
-                .returning()
-            : await insert.returning()
-          if (rows.length !== Math.min(1000, values.length - i)) {
-            throw new StratumError(
-              'CONFLICT',
-              'a message with this id is stored with another role; a message keeps its role',
-              { details: { table: 'chat_messages' } },
-            )
-          }
-          out.push(...rows)
-        }
-        for (const [id, last] of lastSeq) {
-          await tx.executor
-            .update(chats)
-            .set({ updatedAt: sql`now()`, lastMessageSeq: last })
-            .where(eq(chats.id, id))
-        }
-        await tx.afterCommit([
-          ...chatIds.map(chatEntityKey),
-          ...new Set(locked.map((chat) => chatsOfUserKey(chat.userId))),
-          ...out.flatMap((message) => this.cacheKeysOf(message)),
-          ...renumbered.map(messageEntityKey),
-        ])
-        return out
-      }),
+      storeMessages(this.context, values, `chat_messages.${operation}`, how, (row) =>
+        this.cacheKeysOf(row),
+      ),
     )
   }
 
-  /** The chat's messages, oldest first (or newest first with `order: 'desc'`), one page at a time. */
+  /**
+   * The messages of the chat's active path (its branch on show), oldest first (or newest
+   * first with `order: 'desc'`), one page at a time. Every message of every branch is in
+   * `findMany({ where: { chatId } })`.
+   */
   async listByChat(chatId: string, options: MessageListOptions = {}): Promise<Page<ChatMessage>> {
     if (options.consistency !== undefined)
       return this.withConsistency(options, 'listByChat', () =>
@@ -217,12 +180,14 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
       )
     const order = options.order ?? 'asc'
     const read = () =>
-      this.findPage({
-        where: { chatId },
-        orderBy: { seq: order, createdAt: order },
-        limit: options.limit,
-        cursor: options.cursor,
-      })
+      this.read('listByChat', (executor) =>
+        this.#pathPage(
+          chatId,
+          order,
+          { limit: options.limit, cursor: options.cursor ?? undefined },
+          executor,
+        ),
+      )
     // The first page is cached under the chat's message-list generation.
     if (options.cursor) return read()
     return this.readGroup(
@@ -234,15 +199,155 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
     )
   }
 
+  /**
+   * Starts an assistant reply that will stream: a message with status `streaming` and no
+   * parts yet, following the chat's active message (or `parentId`, the AI SDK id of the user
+   * message to answer again: a regenerated answer is a sibling of the first). It becomes the
+   * chat's active message, and `streamId` (when given) the chat's active stream, for a client
+   * that reconnects. Write to it with the returned {@link ReplyStream}.
+   */
+  async startReply(chatId: string, options: StartReplyOptions = {}): Promise<ReplyStream> {
+    const context = 'chat_messages.startReply'
+    if (this.context.inTransaction) {
+      throw new StratumError(
+        'TRANSACTION_MISUSE',
+        `${context}: a reply is written over many statements after this one returns; start it outside data.transaction()`,
+      )
+    }
+    const { parentId, streamId, flushIntervalMs, heartbeatMs, ...fields } = validate(
+      startReplySchema,
+      options,
+      context,
+    )
+    const id = fields.id ?? uuidv7()
+    const value = validate(
+      this.definition.insertSchema,
+      {
+        chatId,
+        role: 'assistant',
+        content: '',
+        parts: [],
+        ...fields,
+        clientId: id,
+        id: fields.id === undefined ? id : undefined,
+      },
+      context,
+    ) as NewChatMessage
+    const [row] = await this.#store([{ ...value, status: 'streaming' }], 'startReply', {
+      byClientId: false,
+      parentUiId: parentId,
+      streamId: streamId ?? null,
+    })
+    return new ReplyStream(this.context, row!, streamId ?? null, {
+      flushIntervalMs: flushIntervalMs ?? REPLY_STREAM_DEFAULTS.flushIntervalMs,
+      heartbeatMs: heartbeatMs ?? REPLY_STREAM_DEFAULTS.heartbeatMs,
+    })
+  }
+
+  /**
+   * Marks `interrupted` every reply still `streaming` whose writer has not written for
+   * `idleMs` (its process died, or lost its connection), and clears its chat's active
+   * stream. What had arrived is kept. Run it on a timer or a cron; returns the ids it marked.
+   */
+  async sweepInterruptedReplies(options: { idleMs?: number } = {}): Promise<string[]> {
+    const { idleMs = DEFAULT_SWEEP_IDLE_MS } = validate(
+      sweepSchema,
+      options,
+      'chat_messages.sweepInterruptedReplies',
+    )
+    return this.run('sweepInterruptedReplies', () =>
+      this.context.transaction(async (tx) => {
+        const swept = await tx.executor
+          .update(chatMessages)
+          .set({ status: 'interrupted', finishedAt: sql`now()` })
+          .where(
+            and(
+              eq(chatMessages.status, 'streaming'),
+              sql`${chatMessages.updatedAt} < now() - make_interval(secs => ${idleMs / 1000})`,
+            ),
+          )
+          .returning()
+        const chatIds = [...new Set(swept.map((row) => row.chatId))]
+        if (chatIds.length > 0) {
+          await tx.executor
+            .update(chats)
+            .set({ activeStreamId: null })
+            .where(inArray(chats.id, chatIds))
+        }
+        await tx.afterCommit([
+          ...chatIds.map(chatEntityKey),
+          ...swept.flatMap((row) => this.cacheKeysOf(row)),
+        ])
+        return swept.map((row) => row.id)
+      }),
+    )
+  }
+
+  /**
+   * Shows another branch: the chat's active message becomes the newest message under
+   * `messageId` (an AI SDK id; itself when nothing follows it), so `listByChat` and
+   * `loadUIMessages` return the path through it. Returns the new active message's row id.
+   */
+  async switchBranch(chatId: string, messageId: string): Promise<string> {
+    return this.run('switchBranch', () =>
+      this.context.transaction(async (tx) => {
+        const [chat] = await tx.executor
+          .select({ userId: chats.userId })
+          .from(chats)
+          .where(eq(chats.id, chatId))
+          .for('update')
+        if (!chat) throw notFoundChat(chatId)
+        const target = await resolveMessageId(
+          tx,
+          chatId,
+          messageId,
+          'chat_messages.switchBranch',
+          'messageId',
+        )
+        const leaf = await newestInSubtree(tx, target)
+        await tx.executor.update(chats).set({ activeMessageId: leaf }).where(eq(chats.id, chatId))
+        await tx.afterCommit([chatEntityKey(chatId), messagesOfChatKey(chatId)])
+        return leaf
+      }),
+    )
+  }
+
+  /**
+   * For each message of the chat's active path, its siblings (the other answers to the same
+   * message, the other edits of it) and its place among them: what a chat UI's "2 / 3"
+   * control shows. A message without siblings has one sibling id, its own.
+   */
+  async branches(chatId: string): Promise<MessageBranches[]> {
+    return this.read('branches', (executor) => branchesOnPath(executor, chatId))
+  }
+
+  #pathPage(
+    chatId: string,
+    order: 'asc' | 'desc',
+    options: { limit?: number | undefined; cursor?: string | undefined },
+    executor: Executor,
+  ): Promise<Page<ChatMessage>> {
+    const orderBy = { seq: order, createdAt: order } as const
+    const afterId =
+      options.cursor === undefined ? undefined : cursorMessageId(options.cursor, order)
+    return selectPage(
+      executor,
+      this.definition as unknown as TableDefinition<PgTable>,
+      { where: { chatId }, orderBy, limit: options.limit, cursor: options.cursor },
+      'listByChat',
+      onActivePathPage(chatId, order, options.limit ?? DEFAULT_PAGE_SIZE, afterId),
+    ) as Promise<Page<ChatMessage>>
+  }
+
   protected override cacheKeysOf(row: ChatMessage): string[] {
     return [...super.cacheKeysOf(row), messagesOfChatKey(row.chatId)]
   }
+}
 
-  private notFoundChat(chatId: string): StratumError {
-    return new StratumError('NOT_FOUND', `chat ${chatId} does not exist`, {
-      details: { table: 'chats' },
-    })
-  }
+/** Options of `saveUIMessages`. */
+export interface SaveUIMessagesOptions {
+  /** The AI SDK id of the message the first new message follows (default: the active one). */
+  parentId?: string
 }
 
 /** What `append` accepts: a new message with `content`, or with `parts` (content derived). */
@@ -273,34 +378,20 @@ function checkContentOfParts(value: NewChatMessage, context: string): void {
   }
 }
 
-/**
- * Numbers the messages of a chat written before sequence numbers (seq null), in the order
- * they were listed by (created_at, id); returns their ids. Runs under the chat's lock, once
- * per chat: afterwards the chat's last sequence number is theirs.
- */
-async function numberOlderMessages(tx: RepositoryContext, chatId: string): Promise<string[]> {
-  const rows = await tx.executor.execute<{ id: string }>(sql`
-    UPDATE chat_messages AS m SET seq = r.n
-    FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n
-          FROM chat_messages WHERE chat_id = ${chatId}) AS r
-    WHERE m.id = r.id AND m.seq IS NULL
-    RETURNING m.id`)
-  return rows.rows.map((row) => row.id)
-}
-
-/** Which of `values`' client ids are stored already, as `chatId:clientId`. */
-async function storedClientIds(
-  tx: RepositoryContext,
-  chatIds: string[],
-  values: readonly NewChatMessage[],
-): Promise<Set<string>> {
-  const clientIds = values.flatMap((v) => (v.clientId ? [v.clientId] : []))
-  if (clientIds.length === 0) return new Set()
-  const rows = await tx.executor
-    .select({ chatId: chatMessages.chatId, clientId: chatMessages.clientId })
-    .from(chatMessages)
-    .where(and(inArray(chatMessages.chatId, chatIds), inArray(chatMessages.clientId, clientIds)))
-  return new Set(rows.map((row) => `${row.chatId}:${row.clientId}`))
+/** The id of the last message of the page a `listByChat` cursor continues from. */
+function cursorMessageId(cursor: string, order: 'asc' | 'desc'): string {
+  const ordering = (['seq', 'createdAt', 'id'] as const).map((key) => ({
+    key,
+    column: chatMessages[key],
+    direction: order,
+  }))
+  const id = decodeCursor(ordering, cursor, 'chat_messages.listByChat').at(-1)
+  if (!isUuid(id)) {
+    throw new ValidationError('chat_messages.listByChat', [
+      { path: 'cursor', message: 'is not a cursor returned by this method' },
+    ])
+  }
+  return id
 }
 
 /** `fn()`, with the paths of its `VALIDATION` issues under `[index]`. */

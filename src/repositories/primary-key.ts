@@ -1,8 +1,8 @@
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { textProblem } from '../schema/json-value.js'
+import { isUuid } from '../util/is-uuid.js'
 
 // Any version and variant: Postgres' uuid type stores all 128 bits as given.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const INTEGER_TYPES = new Set([
   'PgInteger',
   'PgSerial',
@@ -23,7 +23,7 @@ export type IdCheck = (id: unknown) => string | undefined
  */
 export function idCheckFor(column: PgColumn): IdCheck {
   if (column.columnType === 'PgUUID')
-    return (id) => (typeof id === 'string' && UUID.test(id) ? undefined : 'must be a UUID string')
+    return (id) => (isUuid(id) ? undefined : 'must be a UUID string')
   if (INTEGER_TYPES.has(column.columnType))
     return (id) => (Number.isSafeInteger(id) ? undefined : 'must be a safe integer')
   if (column.columnType === 'PgBigInt64')

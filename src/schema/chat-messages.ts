@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
+  type AnyPgColumn,
   bigint,
   check,
   index,
@@ -17,6 +18,16 @@ import { z } from 'zod'
 import { chats } from './chats.js'
 import { jsonObjectField, MAX_CONTENT_LENGTH, textField } from './fields.js'
 import { MAX_PART_FIELD_LENGTH, type MessagePart, messagePartsSchema } from './message-parts.js'
+
+/**
+ * Where a message is in its life: `streaming` while a reply arrives, `complete` when it
+ * finished (every message not streamed is), `aborted` when it was stopped (what had arrived
+ * is kept), `interrupted` when its writer went silent (a sweep found it, see
+ * `messages.sweepInterruptedReplies`).
+ */
+export const MESSAGE_STATUSES = ['streaming', 'complete', 'aborted', 'interrupted'] as const
+/** One of {@link MESSAGE_STATUSES}. */
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number]
 
 /** Who wrote a message. */
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const
@@ -54,13 +65,39 @@ export const chatMessages = pgTable(
     /** The id a client or the AI SDK gave the message: unique within its chat. */
     clientId: text('client_id'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /**
+     * The message this one follows in its branch (null for a chat's first message, and for
+     * messages of a release before branches until their chat's next append links them).
+     * Two messages with one parent are siblings: an edit or a regenerated answer.
+     */
+    parentId: uuid('parent_id').references((): AnyPgColumn => chatMessages.id, {
+      onDelete: 'cascade',
+    }),
+    status: varchar('status', { length: 16 }).$type<MessageStatus>().notNull().default('complete'),
+    /** Why the model stopped (the AI SDK's `finishReason`: `stop`, `length`, `tool-calls`, ...). */
+    finishReason: varchar('finish_reason', { length: 32 }),
+    /** The model that wrote the message, as the provider names it. */
+    model: text('model'),
+    /** Token usage the provider reported (the AI SDK's `LanguageModelUsage`), as given. */
+    usage: jsonb('usage').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Last write to the message: a streamed reply's writer moves it with every flush. */
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When a reply stopped streaming (complete, aborted or interrupted). */
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (t) => [
     index('chat_messages_chat_created_idx').on(t.chatId, t.createdAt, t.id),
     uniqueIndex('chat_messages_chat_client_id_idx').on(t.chatId, t.clientId),
     uniqueIndex('chat_messages_chat_seq_idx').on(t.chatId, t.seq),
+    index('chat_messages_parent_idx').on(t.parentId),
+    // Only streaming replies are in it: the sweep for silent writers reads nothing else.
+    index('chat_messages_streaming_idx').on(t.updatedAt).where(sql`${t.status} = 'streaming'`),
     check('chat_messages_role_check', sql`${t.role} in ('system', 'user', 'assistant', 'tool')`),
+    check(
+      'chat_messages_status_check',
+      sql`${t.status} in ('streaming', 'complete', 'aborted', 'interrupted')`,
+    ),
   ],
 )
 
@@ -73,15 +110,27 @@ const refinements = {
     textField(MAX_PART_FIELD_LENGTH)
       .refine((v) => v.length > 0, 'must not be empty')
       .nullable(),
+  finishReason: () => textField(32).nullable(),
+  model: () => textField(MAX_PART_FIELD_LENGTH).nullable(),
+  usage: () => jsonObjectField.nullable(),
 }
+
+/** Columns the library keeps: set by appends, streams and sweeps, never by a caller. */
+const KEPT_BY_LIBRARY = {
+  createdAt: true,
+  updatedAt: true,
+  finishedAt: true,
+  seq: true,
+  status: true,
+} as const
 
 /** Validates a new message. */
 export const messageInsertSchema = createInsertSchema(chatMessages, refinements)
-  .omit({ createdAt: true, seq: true })
+  .omit(KEPT_BY_LIBRARY)
   .strict()
 /** Validates a partial update of a message. */
 export const messageUpdateSchema = createUpdateSchema(chatMessages, refinements)
-  .omit({ id: true, chatId: true, createdAt: true, seq: true })
+  .omit({ id: true, chatId: true, parentId: true, ...KEPT_BY_LIBRARY })
   .strict()
 /** Describes a message row. */
 export const messageSelectSchema = createSelectSchema(chatMessages)

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
+import { bigint, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
 import { v7 as uuidv7 } from 'uuid'
 import { textField } from './fields.js'
@@ -27,6 +27,14 @@ export const chats = pgTable(
      * release before sequence numbers). Kept by the library under the chat's row lock.
      */
     lastMessageSeq: bigint('last_message_seq', { mode: 'number' }).notNull().default(0),
+    /**
+     * The last message of the branch the chat shows (its active path runs from there up the
+     * parent links); null until the chat's first append. Not a foreign key, to keep the
+     * tables acyclic: a path whose message was deleted starts at the chat's newest message.
+     */
+    activeMessageId: uuid('active_message_id'),
+    /** The id of the reply stream in flight, for a client that reconnects; null when none. */
+    activeStreamId: text('active_stream_id'),
   },
   // id closes the index so the newest-first keyset page is one index range scan.
   (t) => [
@@ -40,13 +48,22 @@ export const chats = pgTable(
 
 const refinements = { title: () => textField(255).nullable() }
 
+/** Columns the library keeps as messages are written, never set by a caller. */
+const KEPT_BY_LIBRARY = {
+  createdAt: true,
+  updatedAt: true,
+  lastMessageSeq: true,
+  activeMessageId: true,
+  activeStreamId: true,
+} as const
+
 /** Validates a new chat. */
 export const chatInsertSchema = createInsertSchema(chats, refinements)
-  .omit({ createdAt: true, updatedAt: true, lastMessageSeq: true })
+  .omit(KEPT_BY_LIBRARY)
   .strict()
 /** Validates a partial update of a chat. */
 export const chatUpdateSchema = createUpdateSchema(chats, refinements)
-  .omit({ id: true, userId: true, createdAt: true, updatedAt: true, lastMessageSeq: true })
+  .omit({ id: true, userId: true, ...KEPT_BY_LIBRARY })
   .strict()
 /** Describes a chat row. */
 export const chatSelectSchema = createSelectSchema(chats)

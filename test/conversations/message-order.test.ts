@@ -56,11 +56,13 @@ describe(`a chat's message order under concurrent writers [${backendTitle(server
       rows.slice(0, (WRITERS * EACH) / 2).map((r) => r.client_id.split('-')[0]),
     )
     expect(firstHalf.size).toBeGreaterThan(1)
-    // Listing pages through the same order, and the chat knows its last number.
+    // Paging by sequence number goes through the same order.
     const listed: string[] = []
     let cursor: string | undefined
     do {
-      const page = await data.messages.listByChat(chat.id, {
+      const page = await data.messages.findPage({
+        where: { chatId: chat.id },
+        orderBy: { seq: 'asc' },
         limit: 500,
         ...(cursor ? { cursor } : {}),
       })
@@ -68,6 +70,25 @@ describe(`a chat's message order under concurrent writers [${backendTitle(server
       cursor = page.nextCursor ?? undefined
     } while (cursor)
     expect(listed).toEqual(rows.map((r) => r.client_id))
+    // Each writer sent its own history, so each wrote its own branch (what its model saw):
+    // its messages follow one another. The chat shows the branch of the last new message.
+    const all = (
+      await data.db.execute<{ id: string; parent_id: string | null; client_id: string }>(
+        sql`SELECT id, parent_id, client_id FROM chat_messages WHERE chat_id = ${chat.id}`,
+      )
+    ).rows.map((r) => ({ id: r.id, parentId: r.parent_id, clientId: r.client_id }))
+    const byId = new Map(all.map((m) => [m.id, m]))
+    for (const message of all) {
+      const parent = message.parentId ? byId.get(message.parentId) : undefined
+      const [writer, n] = message.clientId!.split('-')
+      if (n !== '0') expect(parent?.clientId).toBe(`${writer}-${Number(n) - 1}`)
+    }
+    const active = byId.get((await data.chats.getById(chat.id)).activeMessageId!)!
+    const shown = await data.messages.loadUIMessages(chat.id)
+    const activeWriter = active.clientId!.split('-')[0]
+    expect(shown.map((m) => m.id).slice(-EACH)).toEqual(
+      Array.from({ length: EACH }, (_, i) => `${activeWriter}-${i}`),
+    )
     expect((await data.chats.getById(chat.id)).lastMessageSeq).toBe(WRITERS * EACH)
   }, 300_000)
 })

@@ -3,18 +3,25 @@ import { describe, expect, it } from 'vitest'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 // A database of the release before message parts: migrated through 0002, its messages
-// written as plain content. Made by migrating fully and taking 0003 back out (its columns
-// and its record), which leaves exactly the older schema.
+// written as plain content. Made by migrating fully and taking 0003 and 0004 back out (their
+// columns and records), which leaves exactly the older schema.
 for (const backend of backends) {
   describe(`upgrading a database of the previous release to message parts [${backendTitle(backend)}]`, () => {
     it('keeps every message: each old content reads as one text part, nothing rewritten', async () => {
       const old = await backend.openEmpty()
       await old.migrate()
       await old.db.execute(
-        sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id, DROP COLUMN seq`,
+        sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id, DROP COLUMN seq,
+            DROP COLUMN parent_id, DROP COLUMN status, DROP COLUMN finish_reason, DROP COLUMN model,
+            DROP COLUMN usage, DROP COLUMN updated_at, DROP COLUMN finished_at`,
       )
-      await old.db.execute(sql`ALTER TABLE chats DROP COLUMN last_message_seq`)
-      await old.db.execute(sql`DELETE FROM stratum_migrations WHERE tag = '0003_message_parts'`)
+      await old.db.execute(
+        sql`ALTER TABLE chats DROP COLUMN last_message_seq, DROP COLUMN active_message_id,
+            DROP COLUMN active_stream_id`,
+      )
+      await old.db.execute(
+        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches')`,
+      )
       const userId = (
         await old.db.execute<{ id: string }>(
           sql`INSERT INTO users (email) VALUES (${uniqueEmail()}) RETURNING id`,
@@ -38,7 +45,7 @@ for (const backend of backends) {
 
       const data = await backend.reopen(old)
       const { applied } = await data.migrate()
-      expect(applied.map((m) => m.tag)).toEqual(['0003_message_parts'])
+      expect(applied.map((m) => m.tag)).toEqual(['0003_message_parts', '0004_streams_and_branches'])
       const loaded = await data.messages.loadUIMessages(chatId)
       expect(loaded).toEqual(
         before.rows.map((row, i) => ({
@@ -48,9 +55,17 @@ for (const backend of backends) {
         })),
       )
       const after = await data.db.execute<{ id: string; content: string; parts: unknown }>(
-        sql`SELECT id, content, parts, seq FROM chat_messages ORDER BY created_at`,
+        sql`SELECT id, content, parts, seq, parent_id, status FROM chat_messages ORDER BY created_at`,
       )
-      expect(after.rows).toEqual(before.rows.map((row) => ({ ...row, parts: null, seq: null })))
+      expect(after.rows).toEqual(
+        before.rows.map((row) => ({
+          ...row,
+          parts: null,
+          seq: null,
+          parent_id: null,
+          status: 'complete',
+        })),
+      )
       // And new messages with parts go beside them.
       await data.messages.saveUIMessages(chatId, [
         { id: 'new-1', role: 'user', parts: [{ type: 'text', text: 'after the upgrade' }] },
@@ -60,12 +75,17 @@ for (const backend of backends) {
         role: 'user',
         parts: [{ type: 'text', text: 'after the upgrade' }],
       })
-      // The chat's first append numbered its older messages, in their order, before its own.
-      const numbered = await data.db.execute<{ id: string; seq: string }>(
-        sql`SELECT id, seq::text AS seq FROM chat_messages WHERE chat_id = ${chatId} ORDER BY chat_messages.seq`,
+      // The chat's first append numbered and linked its older messages, in their order,
+      // before its own: one branch, ending at the new message.
+      const numbered = await data.db.execute<{ id: string; seq: string; parent_id: string | null }>(
+        sql`SELECT id, seq::text AS seq, parent_id FROM chat_messages WHERE chat_id = ${chatId} ORDER BY chat_messages.seq`,
       )
       expect(numbered.rows.map((r) => r.seq)).toEqual(['1', '2', '3', '4', '5'])
       expect(numbered.rows.slice(0, 4).map((r) => r.id)).toEqual(before.rows.map((r) => r.id))
+      expect(numbered.rows.map((r) => r.parent_id)).toEqual([
+        null,
+        ...numbered.rows.slice(0, 4).map((r) => r.id),
+      ])
     })
   })
 }

@@ -2,15 +2,8 @@ import { type UIMessage, validateUIMessages } from 'ai'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer, User } from '../../src/index.js'
 import { backendsWithPooler as backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
+import { failure } from '../helpers/failure.js'
 import { conversation } from './ui-message-fixtures.js'
-
-const refusal = async (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error('expected a refusal')
-    },
-    (error: { code: string; issues?: { path: string }[] }) => error,
-  )
 
 for (const backend of backends) {
   describe(`UI messages saved in a chat [${backendTitle(backend)}]`, () => {
@@ -69,7 +62,7 @@ for (const backend of backends) {
       const row = await data.messages.append({ chatId: chat.id, role: 'assistant', parts })
       expect(row.content).toBe('answer')
       expect(row.parts).toEqual(parts)
-      const wrong = await refusal(
+      const wrong = await failure(() =>
         data.messages.append({ chatId: chat.id, role: 'assistant', parts, content: 'other' }),
       )
       expect(wrong.code).toBe('VALIDATION')
@@ -80,19 +73,19 @@ for (const backend of backends) {
     it('refuses, writing nothing: a role change, a repeated id, bad parts, metadata that is not an object', async () => {
       const chat = await data.chats.create({ userId: user.id, title: 'refusals' })
       await data.messages.saveUIMessages(chat.id, [conversation[1]!])
-      const roleChange = await refusal(
+      const roleChange = await failure(() =>
         data.messages.saveUIMessages(chat.id, [
           conversation[2]!,
           { ...conversation[1]!, role: 'assistant' },
         ]),
       )
       expect(roleChange.code).toBe('CONFLICT')
-      const twice = await refusal(
+      const twice = await failure(() =>
         data.messages.saveUIMessages(chat.id, [conversation[2]!, conversation[2]!]),
       )
       expect(twice.code).toBe('VALIDATION')
       expect(twice.issues?.[0]?.path).toBe('[1].id')
-      const nan = await refusal(
+      const nan = await failure(() =>
         data.messages.saveUIMessages(chat.id, [
           {
             id: 'bad',
@@ -110,14 +103,14 @@ for (const backend of backends) {
       )
       expect(nan.code).toBe('VALIDATION')
       expect(nan.issues?.[0]?.path).toBe('[0].parts[0].input.n')
-      const listMetadata = await refusal(
+      const listMetadata = await failure(() =>
         data.messages.saveUIMessages(chat.id, [
           { id: 'meta', role: 'user', metadata: [1], parts: [] },
         ]),
       )
       expect(listMetadata.code).toBe('VALIDATION')
       expect(listMetadata.issues?.[0]?.path).toBe('[0].metadata')
-      const missing = await refusal(
+      const missing = await failure(() =>
         data.messages.saveUIMessages('0190e9a4-3b5e-7d2a-9c1f-2a3b4c5d6e7f', [conversation[1]!]),
       )
       expect(missing.code).toBe('NOT_FOUND')

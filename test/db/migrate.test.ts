@@ -18,6 +18,7 @@ for (const backend of backends) {
         '0001_core_schema',
         '0002_full_text',
         '0003_message_parts',
+        '0004_streams_and_branches',
       ])
 
       const first = await data.migrate()
@@ -26,6 +27,7 @@ for (const backend of backends) {
         '0001_core_schema',
         '0002_full_text',
         '0003_message_parts',
+        '0004_streams_and_branches',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -49,6 +51,7 @@ for (const backend of backends) {
         '0001_core_schema',
         '0002_full_text',
         '0003_message_parts',
+        '0004_streams_and_branches',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -59,9 +62,10 @@ for (const backend of backends) {
           { tag: '0001_core_schema', n: 1 },
           { tag: '0002_full_text', n: 1 },
           { tag: '0003_message_parts', n: 1 },
+          { tag: '0004_streams_and_branches', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(4)
+      expect(rows.rows).toHaveLength(5)
     })
   })
 }

@@ -20,8 +20,11 @@ try {
   for (let i = 0; i < count; ) {
     const size = 1 + ((i * 7 + name.length) % 5)
     const batch = Array.from({ length: Math.min(size, count - i) }, (_, j) => message(i + j))
-    await data.messages.saveUIMessages(chatId, batch)
-    await data.messages.saveUIMessages(chatId, batch) // a retried request
+    // Like the AI SDK's client, a writer sends its history with the new messages (here the
+    // tail of it): its new messages follow its own, whatever the other writers did.
+    const sent = [...previous.slice(-1), ...batch]
+    await data.messages.saveUIMessages(chatId, sent)
+    await data.messages.saveUIMessages(chatId, sent) // a retried request
     if (i % 3 === 0) await data.messages.saveUIMessages(chatId, previous) // a late duplicate
     previous = batch
     i += batch.length
