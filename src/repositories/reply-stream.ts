@@ -52,7 +52,8 @@ export interface ReplyFinish {
 /** The reply so far: the AI SDK's `UIMessage` (as `readUIMessageStream` yields it) or its parts. */
 export interface ReplySnapshot {
   id?: string
-  role?: 'assistant'
+  /** `assistant` when given (the AI SDK's types allow any role here; another is refused). */
+  role?: string
   metadata?: unknown
   parts: readonly unknown[]
 }
@@ -297,13 +298,13 @@ export class ReplyStream {
         },
       ])
     }
-    const stored = fromUIMessage(
-      { id: this.id, role: 'assistant', ...message, parts: message.parts },
-      context,
-    )
-    if (stored.role !== 'assistant') {
+    if (message.role !== undefined && message.role !== 'assistant') {
       throw new ValidationError(context, [{ path: 'message.role', message: "must be 'assistant'" }])
     }
+    const stored = fromUIMessage(
+      { ...message, id: this.id, role: 'assistant', parts: message.parts },
+      context,
+    )
     const metadata = stored.metadata
     if (
       metadata !== undefined &&

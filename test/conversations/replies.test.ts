@@ -93,6 +93,7 @@ for (const backend of backends) {
       expect(bad?.issues[0]?.path).toBe('parts[0].text')
       expect(() => reply.update({ id: 'other', parts: [] })).toThrow(/reply's id/)
       expect(() => reply.update(null as never)).toThrow(/UI message/)
+      expect(() => reply.update({ role: 'user', parts: [] })).toThrow(/must be 'assistant'/)
       const done = await reply.finish({ finishReason: 'stop' })
       expect(done.content).toBe('good')
       expect(() => reply.update(textOf('late'))).toThrow(/complete already/)
