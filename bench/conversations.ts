@@ -65,7 +65,7 @@ async function benchStreamedReplies(
     return reply.stats.writes
   }
   const rows: string[][] = []
-  for (const concurrency of [1, 8]) {
+  for (const concurrency of [1, 8, 32]) {
     const writes = { perChunk: [] as number[], batched: [] as number[] }
     const run = (write: () => Promise<number>, into: number[]) => async () => {
       const counts = await Promise.all(Array.from({ length: concurrency }, write))
@@ -156,6 +156,20 @@ async function benchActivePath(data: DataLayer, userId: string): Promise<void> {
   printTable(
     ['concurrency', 'by seq, no branches', 'listByChat, same chat', 'ratio'],
     await compareAtConcurrencies(withoutBranches, linearPath, options),
+  )
+  // Oldest first, the whole path is walked to find its first message.
+  const oldestFirst = () =>
+    data.messages.findPage({ where: { chatId: linear.id }, orderBy: { seq: 'asc' }, limit: 50 })
+  const activePathOldestFirst = () =>
+    data.messages.listByChat(branched.id, { order: 'asc', limit: 50 })
+  printTable(
+    [
+      'concurrency',
+      'oldest first, by seq, no branches',
+      'oldest first, listByChat, branches',
+      'ratio',
+    ],
+    await compareAtConcurrencies(oldestFirst, activePathOldestFirst, options),
   )
   console.log(
     `the branched chat's active path is ${pathLength.toLocaleString('en-US')} of its ${PATH_MESSAGES.toLocaleString('en-US')} messages`,

@@ -24,43 +24,48 @@ export const activeLeafOfChatRow: SQL = sql`CASE WHEN ${chats.activeMessageId} I
     (SELECT m.id FROM chat_messages m WHERE m.chat_id = ${chats.id} ORDER BY m.seq DESC NULLS LAST LIMIT 1)
   ) END`
 
+/** The first message of the chat's active path (see {@link activeLeafOfChatRow}). */
 function activeLeaf(chatId: string): SQL {
   return sql`(SELECT ${activeLeafOfChatRow} FROM chats WHERE ${chats.id} = ${chatId})`
 }
 
 /**
- * A condition on `chat_messages` true for the messages of one page of the chat's active
- * path, or for all its messages when it was never linked (they then form one line, in their
- * old order, and the page's keyset condition does the paging).
+ * A condition on `chat_messages` true for the messages of one page of the active path of a
+ * linked chat whose path starts at `leafId`.
  *
  * Newest first, the page is walked from its newest message up the parent links and the walk
  * stops after `limit + 1` messages (a recursive query is evaluated lazily), so a page costs
  * the same whatever the chat's length: it starts at the active message, or at the parent of
  * the previous page's last message (`afterId`). Oldest first, the whole path is walked (its
  * first message is the far end of the walk), and the keyset condition pages through it.
+ * Newest first, the scan of the chat's `seq` index is bounded below by the walk's oldest
+ * message: without the bound, a page whose walk ends (at the path's first message) would read
+ * the rest of the chat looking for a row to close its last sort group.
  */
 export function onActivePathPage(
   chatId: string,
   order: 'asc' | 'desc',
   limit: number,
   afterId: string | undefined,
+  leafId: string | null,
 ): SQL {
   const start =
     order === 'desc' && afterId !== undefined
       ? sql`(SELECT m.parent_id FROM chat_messages m WHERE m.id = ${afterId} AND m.chat_id = ${chatId})`
-      : activeLeaf(chatId)
-  const stop = order === 'desc' ? sql` LIMIT ${limit + 1}` : sql``
-  return sql`((SELECT ${chats.activeMessageId} FROM chats WHERE ${chats.id} = ${chatId}) IS NULL
-    OR ${chatMessages.id} IN (${walkUp(start)}${stop}))`
+      : sql`${leafId}::uuid`
+  if (order === 'asc') return sql`${chatMessages.id} IN (${walkUp(start, sql`id`)})`
+  const stop = sql` LIMIT ${limit + 1}`
+  return sql`${chatMessages.id} IN (${walkUp(start, sql`id`)}${stop})
+    AND ${chatMessages.seq} >= (SELECT min(w.seq) FROM (${walkUp(start, sql`seq`)}${stop}) w)`
 }
 
-/** The ids from `start` up the parent links to the root, newest first. */
-function walkUp(start: SQL): SQL {
-  return sql`WITH RECURSIVE path(id, parent_id) AS (
-      SELECT m.id, m.parent_id FROM chat_messages m WHERE m.id = ${start}
+/** `column` (id or seq) of the messages from `start` up the parent links to the root, newest first. */
+function walkUp(start: SQL, column: SQL = sql`id`): SQL {
+  return sql`WITH RECURSIVE path(id, parent_id, seq) AS (
+      SELECT m.id, m.parent_id, m.seq FROM chat_messages m WHERE m.id = ${start}
       UNION ALL
-      SELECT m.id, m.parent_id FROM chat_messages m JOIN path p ON m.id = p.parent_id
-    ) SELECT id FROM path`
+      SELECT m.id, m.parent_id, m.seq FROM chat_messages m JOIN path p ON m.id = p.parent_id
+    ) SELECT ${column} FROM path`
 }
 
 /** A condition true for every message of the chat's active path (see {@link onActivePathPage}). */

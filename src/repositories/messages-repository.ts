@@ -19,6 +19,7 @@ import type { ListOptions } from './chats-repository.js'
 import { decodeCursor } from './keyset.js'
 import { selectPage } from './list-queries.js'
 import {
+  activeLeafOfChatRow,
   branchesOnPath,
   type MessageBranches,
   newestInSubtree,
@@ -148,6 +149,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
    * reads as one text part.
    */
   async loadUIMessages(chatId: string): Promise<ReturnType<typeof toUIMessage>[]> {
+    checkChatId(chatId, 'loadUIMessages')
     const rows: ChatMessage[] = []
     let cursor: string | undefined
     do {
@@ -174,6 +176,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
    * `findMany({ where: { chatId } })`.
    */
   async listByChat(chatId: string, options: MessageListOptions = {}): Promise<Page<ChatMessage>> {
+    checkChatId(chatId, 'listByChat')
     if (options.consistency !== undefined)
       return this.withConsistency(options, 'listByChat', () =>
         this.listByChat(chatId, { ...options, consistency: undefined }),
@@ -289,6 +292,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
    * `loadUIMessages` return the path through it. Returns the new active message's row id.
    */
   async switchBranch(chatId: string, messageId: string): Promise<string> {
+    checkChatId(chatId, 'switchBranch')
     return this.run('switchBranch', () =>
       this.context.transaction(async (tx) => {
         const [chat] = await tx.executor
@@ -318,25 +322,40 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
    * control shows. A message without siblings has one sibling id, its own.
    */
   async branches(chatId: string): Promise<MessageBranches[]> {
+    checkChatId(chatId, 'branches')
     return this.read('branches', (executor) => branchesOnPath(executor, chatId))
   }
 
-  #pathPage(
+  /**
+   * One page of the chat's active path. A chat never linked (no message yet, or only
+   * messages of a release before branches) lists all its messages, which form one line.
+   */
+  async #pathPage(
     chatId: string,
     order: 'asc' | 'desc',
     options: { limit?: number | undefined; cursor?: string | undefined },
     executor: Executor,
   ): Promise<Page<ChatMessage>> {
-    const orderBy = { seq: order, createdAt: order } as const
     const afterId =
       options.cursor === undefined ? undefined : cursorMessageId(options.cursor, order)
-    return selectPage(
+    const [chat] = await executor
+      .select({ active: chats.activeMessageId, leaf: sql<string | null>`${activeLeafOfChatRow}` })
+      .from(chats)
+      .where(eq(chats.id, chatId))
+    return (await selectPage(
       executor,
       this.definition as unknown as TableDefinition<PgTable>,
-      { where: { chatId }, orderBy, limit: options.limit, cursor: options.cursor },
+      {
+        where: { chatId },
+        orderBy: { seq: order, createdAt: order },
+        limit: options.limit,
+        cursor: options.cursor,
+      },
       'listByChat',
-      onActivePathPage(chatId, order, options.limit ?? DEFAULT_PAGE_SIZE, afterId),
-    ) as Promise<Page<ChatMessage>>
+      chat?.active
+        ? onActivePathPage(chatId, order, options.limit ?? DEFAULT_PAGE_SIZE, afterId, chat.leaf)
+        : undefined,
+    )) as Page<ChatMessage>
   }
 
   protected override cacheKeysOf(row: ChatMessage): string[] {
@@ -374,6 +393,15 @@ function checkContentOfParts(value: NewChatMessage, context: string): void {
         path: 'content',
         message: 'must be the plain text of parts (leave it out to have it derived)',
       },
+    ])
+  }
+}
+
+/** `VALIDATION` unless `chatId` can be a chat's id. */
+function checkChatId(chatId: unknown, operation: string): void {
+  if (!isUuid(chatId)) {
+    throw new ValidationError(`chat_messages.${operation}`, [
+      { path: 'chatId', message: 'must be a UUID string' },
     ])
   }
 }
