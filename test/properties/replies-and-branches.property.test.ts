@@ -109,5 +109,30 @@ for (const backend of backends) {
         propertyOptions(60),
       )
     })
+
+    it('the read calls take any chat id and cursor: a page, or VALIDATION', async () => {
+      const chat = await data.chats.create({ userId: user.id })
+      await data.messages.saveUIMessages(chat.id, [
+        { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'q' }] },
+      ])
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(anyInput, fc.uuid(), fc.constant(chat.id)),
+          fc.option(fc.oneof(anyInput, fc.base64String())),
+          fc.constantFrom('asc', 'desc'),
+          async (chatId, cursor, order) => {
+            const options = { order, ...(cursor === null ? {} : { cursor }) } as never
+            const listed = await settle(
+              () => data.messages.listByChat(chatId as never, options),
+              ['VALIDATION'],
+            )
+            if (listed.ok && chatId !== chat.id) expect(listed.value.items).toEqual([])
+            await settle(() => data.messages.branches(chatId as never), ['VALIDATION'])
+            await settle(() => data.messages.loadUIMessages(chatId as never), ['VALIDATION'])
+          },
+        ),
+        propertyOptions(60),
+      )
+    })
   })
 }
