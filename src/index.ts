@@ -15,12 +15,18 @@ export type {
   Cache,
   CacheEvent,
   CacheStats,
+  Coordination,
   RateLimiter,
   RateLimitOptions,
   RateLimitResult,
   Session,
   SessionStore,
 } from './cache/index.js'
+export {
+  type ResumableStreamPublisher,
+  type ResumableStreamSubscriber,
+  resumableStreamClients,
+} from './cache/resumable-stream-clients.js'
 export { ENV_VARIABLES, type EnvVariable } from './config/env-variables.js'
 export type { DataLayerOptions } from './config/options.js'
 export { type CreateDataLayer, createDataLayer } from './data-layer/create-data-layer.js'

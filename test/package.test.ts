@@ -86,6 +86,7 @@ describe('the built package', () => {
     expect(JSON.parse(stdout.trim())).toEqual([
       'blobStoreContract',
       'cacheDriverContract',
+      'coordinationContract',
       'uniquePrefix',
     ])
     const cjs = `const c = require(${JSON.stringify(join(outDir, 'testing/contracts/index.cjs'))}); console.log(typeof c.cacheDriverContract)`

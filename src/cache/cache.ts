@@ -4,6 +4,7 @@ import type { CacheDriver, Subscription } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
 import { CircuitBreaker } from './circuit-breaker.js'
+import { type Coordination, coordinationOf } from './coordination.js'
 import { newFenceToken } from './fence-token.js'
 import { type FillContext, fencedFill } from './fenced-fill.js'
 import {
@@ -49,6 +50,7 @@ const RETRY_INVALIDATIONS_MS = 500
 export class Cache {
   readonly #driver: CacheDriver
   readonly #prefix: string
+  #coordination: Coordination | undefined
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
   readonly #counters = new CacheCounters()
@@ -135,6 +137,16 @@ export class Cache {
   /** The key prefix of this cache. */
   get prefix(): string {
     return this.#prefix
+  }
+
+  /**
+   * Shared state and pub/sub on this cache's backend, for coordination between processes
+   * (resumable streams, live state): every process on Redis, this process only on the
+   * in-memory default (see {@link Coordination.scope}).
+   */
+  get coordination(): Coordination {
+    this.#coordination ??= coordinationOf(this.#driver, this.#prefix)
+    return this.#coordination
   }
 
   /** The value under `key`, or undefined on a miss (and on backend trouble, counted). */

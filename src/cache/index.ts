@@ -13,6 +13,7 @@ export { Cache } from './cache.js'
 export type { Broadcast, CacheDriver, Claim, RateDecision, Subscription } from './cache-driver.js'
 export { CACHE_DEFAULTS } from './cache-options.js'
 export type { CacheEvent, CacheOptions, CacheStats, ReadThroughOptions } from './cache-types.js'
+export type { Coordination } from './coordination.js'
 export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'
 export {
   createRateLimiter,
@@ -22,5 +23,10 @@ export {
 } from './rate-limiter.js'
 export type { RedisClient } from './redis-client.js'
 export { type RedisDriverOptions, redisDriver } from './redis-driver.js'
+export {
+  type ResumableStreamPublisher,
+  type ResumableStreamSubscriber,
+  resumableStreamClients,
+} from './resumable-stream-clients.js'
 export { type Session, SessionStore } from './session-store.js'
 export type { ValueCodec } from './value-codec.js'

@@ -6,6 +6,7 @@ import { tlsFailureOf } from '../util/tls-failure.js'
 import type { CacheDriver } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
+import { redisBroadcast } from './redis-broadcast.js'
 import type { RedisClient } from './redis-client.js'
 import { defineScripts, type ScriptedRedis } from './redis-scripts.js'
 
@@ -393,60 +394,6 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
     async close() {
       if (owned) client.disconnect()
     },
-    broadcast: {
-      publish: (channel, message) =>
-        connected(async () => {
-          await client.publish(channel, message)
-        }),
-      subscribe(channel, listener) {
-        // A subscribed connection can run no other command, so it is a connection of its own.
-        const subscriber = cluster
-          ? (client as unknown as Cluster).duplicate([], {
-              lazyConnect: true,
-              enableOfflineQueue: true,
-              redisOptions: { ...settings, autoResubscribe: false },
-            })
-          : (client as Redis).duplicate({
-              lazyConnect: true,
-              autoResubscribe: false,
-              enableOfflineQueue: true,
-            })
-        let live = false
-        let closed = false
-        const lost = () => {
-          if (!live) return
-          live = false
-          listener.onReset()
-        }
-        subscriber.on('error', () => {})
-        subscriber.on('message', (from: string, message: string) => {
-          if (from === channel) listener.onMessage(message)
-        })
-        subscriber.on('ready', () => {
-          subscriber.subscribe(channel).then(
-            () => {
-              if (closed) return
-              // Whatever was published while disconnected is lost: start from empty.
-              listener.onReset()
-              live = true
-            },
-            () => {},
-          )
-        })
-        subscriber.on('close', lost)
-        subscriber.on('reconnecting', lost)
-        subscriber.connect().catch(() => {})
-        return {
-          get live() {
-            return live && subscriber.status === 'ready'
-          },
-          async close() {
-            closed = true
-            live = false
-            subscriber.disconnect()
-          },
-        }
-      },
-    },
+    broadcast: redisBroadcast(client, cluster, settings, connected),
   }
 }

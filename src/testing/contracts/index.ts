@@ -18,4 +18,5 @@ export {
   uniquePrefix,
 } from './blob-store-contract.js'
 export { cacheDriverContract } from './cache-driver-contract.js'
+export { coordinationContract } from './coordination-contract.js'
 export type { Assertion, Matchers, TestApi, TestBody } from './test-api.js'

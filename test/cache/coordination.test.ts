@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { CacheDriver } from '../../src/cache/cache-driver.js'
+import { coordinationOf } from '../../src/cache/coordination.js'
+import { memoryDriver, redisDriver } from '../../src/cache/index.js'
+import { coordinationContract } from '../../src/testing/contracts/index.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+// One contract for what resumable streams and live state run on: the in-process default and
+// Redis pub/sub (single node and Cluster) pass the same tests.
+const api = { afterAll, beforeAll, describe, expect, it }
+const drivers: CacheDriver[] = []
+afterAll(async () => {
+  await Promise.all(drivers.map((d) => d.close()))
+})
+const on = (driver: CacheDriver) => {
+  drivers.push(driver)
+  return coordinationOf(driver, `co-${randomBytes(3).toString('hex')}:`)
+}
+
+coordinationContract(api, 'memory: this process', () => {
+  const co = on(memoryDriver())
+  expect(co.scope).toBe('process')
+  return co
+})
+coordinationContract(api, `redis (${inject('redisDescription')})`, () => {
+  const co = on(redisDriver({ url: inject('redisUrl') }))
+  expect(co.scope).toBe('shared')
+  return co
+})
+coordinationContract(api, inject('redisClusterDescription'), async () => {
+  const driver = redisDriver({ clusterNodes: inject('redisClusterNodes') })
+  await waitFor('the cluster to answer', () =>
+    driver.ping().then(
+      () => true,
+      () => false,
+    ),
+  )
+  return on(driver)
+})
+
+describe('Redis coordination across processes', () => {
+  it('a message published by one driver reaches the subscribers of another', async () => {
+    const prefix = `co-x-${randomBytes(3).toString('hex')}:`
+    const a = redisDriver({ url: inject('redisUrl') })
+    const b = redisDriver({ url: inject('redisUrl') })
+    drivers.push(a, b)
+    const got: string[] = []
+    const sub = await coordinationOf(b, prefix).subscribe('ch', (m) => got.push(m))
+    await coordinationOf(a, prefix).publish('ch', 'hello')
+    await waitFor('the message to cross', async () => got.length === 1)
+    expect(got).toEqual(['hello'])
+    // And a counter is one counter for both.
+    expect(await coordinationOf(a, prefix).increment('n', 60_000)).toBe(1)
+    expect(await coordinationOf(b, prefix).increment('n', 60_000)).toBe(2)
+    await sub.close()
+  })
+})
