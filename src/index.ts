@@ -81,8 +81,12 @@ export type { DoctorCheck, DoctorReport } from './ops/doctor.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { RoleSpec, RolesOptions, RolesPlan } from './ops/roles.js'
 export type { MigrateStep, VerifiedMigrateResult } from './ops/verified-migrate.js'
-export type { ListOptions } from './repositories/chats-repository.js'
-export { ChatsRepository } from './repositories/chats-repository.js'
+export {
+  type ChatListOptions,
+  ChatsRepository,
+  DEFAULT_CHAT_RETENTION_MS,
+  type ListOptions,
+} from './repositories/chats-repository.js'
 export type { ErasureReport } from './repositories/erase-user.js'
 export type { FilterOperators, Where } from './repositories/filters.js'
 export type { SortDirection } from './repositories/keyset.js'

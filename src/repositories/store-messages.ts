@@ -40,6 +40,7 @@ export async function storeMessages(
         userId: chats.userId,
         lastSeq: chats.lastMessageSeq,
         active: sql<string | null>`${activeLeafOfChatRow}`,
+        deletedAt: chats.deletedAt,
       })
       .from(chats)
       .where(inArray(chats.id, chatIds))
@@ -48,6 +49,14 @@ export async function storeMessages(
     if (locked.length !== chatIds.length) {
       const found = new Set(locked.map((c) => c.id))
       throw notFoundChat(chatIds.find((id) => !found.has(id))!)
+    }
+    const deleted = locked.find((chat) => chat.deletedAt !== null)
+    if (deleted) {
+      throw new StratumError(
+        'CONFLICT',
+        `chat ${deleted.id} is deleted; restore it (chats.restore) to write to it`,
+        { details: { table: 'chats' } },
+      )
     }
     const lastSeq = new Map<string, number>()
     const active = new Map<string, string | null>()

@@ -35,6 +35,15 @@ export const chats = pgTable(
     activeMessageId: uuid('active_message_id'),
     /** The id of the reply stream in flight, for a client that reconnects; null when none. */
     activeStreamId: text('active_stream_id'),
+    /** When the user pinned the chat; null when it is not pinned. */
+    pinnedAt: timestamp('pinned_at', { withTimezone: true }),
+    /** When the user archived the chat (hidden from the default list, kept whole); null when not. */
+    archivedAt: timestamp('archived_at', { withTimezone: true }),
+    /**
+     * When the user deleted the chat: it is hidden and takes no new message, and
+     * `chats.purgeDeleted` removes it for good after the retention time; null when not.
+     */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
   // id closes the index so the newest-first keyset page is one index range scan.
   (t) => [
@@ -43,18 +52,26 @@ export const chats = pgTable(
       t.updatedAt.desc().nullsFirst(),
       t.id.desc().nullsFirst(),
     ),
+    // Only deleted chats are in it: the purge reads nothing else.
+    index('chats_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} IS NOT NULL`),
   ],
 )
 
 const refinements = { title: () => textField(255).nullable() }
 
-/** Columns the library keeps as messages are written, never set by a caller. */
+/**
+ * Columns the library keeps (as messages are written, or by `pin`, `archive`, `softDelete`
+ * and their reverses, with the database's clock), never set by a caller.
+ */
 const KEPT_BY_LIBRARY = {
   createdAt: true,
   updatedAt: true,
   lastMessageSeq: true,
   activeMessageId: true,
   activeStreamId: true,
+  pinnedAt: true,
+  archivedAt: true,
+  deletedAt: true,
 } as const
 
 /** Validates a new chat. */

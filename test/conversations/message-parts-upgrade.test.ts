@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 // A database of the release before message parts: migrated through 0002, its messages
-// written as plain content. Made by migrating fully and taking 0003 and 0004 back out (their
+// written as plain content. Made by migrating fully and taking 0003 to 0005 back out (their
 // columns and records), which leaves exactly the older schema.
 for (const backend of backends) {
   describe(`upgrading a database of the previous release to message parts [${backendTitle(backend)}]`, () => {
@@ -17,10 +17,11 @@ for (const backend of backends) {
       )
       await old.db.execute(
         sql`ALTER TABLE chats DROP COLUMN last_message_seq, DROP COLUMN active_message_id,
-            DROP COLUMN active_stream_id`,
+            DROP COLUMN active_stream_id, DROP COLUMN pinned_at, DROP COLUMN archived_at,
+            DROP COLUMN deleted_at`,
       )
       await old.db.execute(
-        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches')`,
+        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management')`,
       )
       const userId = (
         await old.db.execute<{ id: string }>(
@@ -45,7 +46,11 @@ for (const backend of backends) {
 
       const data = await backend.reopen(old)
       const { applied } = await data.migrate()
-      expect(applied.map((m) => m.tag)).toEqual(['0003_message_parts', '0004_streams_and_branches'])
+      expect(applied.map((m) => m.tag)).toEqual([
+        '0003_message_parts',
+        '0004_streams_and_branches',
+        '0005_chat_management',
+      ])
       const loaded = await data.messages.loadUIMessages(chatId)
       expect(loaded).toEqual(
         before.rows.map((row, i) => ({

@@ -19,6 +19,7 @@ for (const backend of backends) {
         '0002_full_text',
         '0003_message_parts',
         '0004_streams_and_branches',
+        '0005_chat_management',
       ])
 
       const first = await data.migrate()
@@ -28,6 +29,7 @@ for (const backend of backends) {
         '0002_full_text',
         '0003_message_parts',
         '0004_streams_and_branches',
+        '0005_chat_management',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -52,6 +54,7 @@ for (const backend of backends) {
         '0002_full_text',
         '0003_message_parts',
         '0004_streams_and_branches',
+        '0005_chat_management',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -63,9 +66,10 @@ for (const backend of backends) {
           { tag: '0002_full_text', n: 1 },
           { tag: '0003_message_parts', n: 1 },
           { tag: '0004_streams_and_branches', n: 1 },
+          { tag: '0005_chat_management', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(5)
+      expect(rows.rows).toHaveLength(6)
     })
   })
 }

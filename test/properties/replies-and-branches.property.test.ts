@@ -134,5 +134,37 @@ for (const backend of backends) {
         propertyOptions(60),
       )
     })
+
+    it('chat management takes any input: done, or a documented code with the chat as it was', async () => {
+      const chat = await data.chats.create({ userId: user.id, title: 'managed' })
+      const calls = ['pin', 'unpin', 'archive', 'unarchive', 'softDelete', 'restore'] as const
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...calls),
+          fc.oneof(anyInput, fc.uuid(), fc.constant(chat.id)),
+          fc.dictionary(
+            fc.constantFrom('show', 'pinned', 'limit', 'olderThanMs', 'x'),
+            fc.oneof(anyInput, fc.constantFrom('active', 'archived', 'deleted', 'all', true)),
+            { maxKeys: 2 },
+          ),
+          async (call, id, options) => {
+            const before = await data.chats.getById(chat.id)
+            const done = await settle(
+              () => data.chats[call](id as never),
+              ['VALIDATION', 'NOT_FOUND'],
+            )
+            if (!done.ok || id !== chat.id)
+              expect(await data.chats.getById(chat.id)).toEqual(before)
+            await settle(() => data.chats.listByUser(user.id, options as never), ['VALIDATION'])
+            await data.chats.restore(chat.id) // so that no generated retention purges it
+            await settle(
+              () => data.chats.purgeDeleted({ olderThanMs: options.olderThanMs } as never),
+              ['VALIDATION'],
+            )
+          },
+        ),
+        propertyOptions(60),
+      )
+    })
   })
 }

@@ -122,6 +122,7 @@ for (const backend of backends) {
           'core/0002_full_text',
           'core/0003_message_parts',
           'core/0004_streams_and_branches',
+          'core/0005_chat_management',
           'notes/0000_create_notes',
           'notes/0001_pinned_index',
         ])
