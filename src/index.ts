@@ -171,6 +171,7 @@ export type {
   SignedUrlOptions,
 } from './storage/index.js'
 export type { TlsOptions } from './util/tls-options.js'
+export type { ChatSearchOptions, ChatSearchResult } from './vector/chat-search.js'
 export { MAX_INDEXED_DIMENSIONS } from './vector/embedding-options.js'
 export type { JsonValue, MetadataFilter, MetadataPath } from './vector/metadata-filter.js'
 export type { DistanceMetric } from './vector/metrics.js'

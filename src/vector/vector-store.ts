@@ -8,6 +8,7 @@ import { runOperation, runRead } from '../repositories/run-operation.js'
 import { validate, validateEach } from '../repositories/validate.js'
 import { chatVectors, type NewChatVector, vectorInsertSchema } from '../schema/chat-vectors.js'
 import { appendAll } from '../util/append-all.js'
+import { type ChatSearchOptions, type ChatSearchResult, searchChats } from './chat-search.js'
 import { chunkConflictKeys, otherOwnerConflict, otherOwnerQuery } from './chunk-keys.js'
 import { type IndexedEmbedding, indexedEmbedding } from './indexed-embedding.js'
 import { METRICS } from './metrics.js'
@@ -182,6 +183,24 @@ export class VectorStore {
   hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
     // Both halves on the primary when asked: the consistency option rides in vectorOptions.
     return this.#onPrimaryIfAsked(options, () => this.#hybridSearch(options))
+  }
+
+  /**
+   * The user's chats ranked by how well their messages match a query, by text and by
+   * meaning (this hybrid search, grouped by chat), each with its best matching chunks.
+   * Deleted chats are never returned, archived ones only when asked.
+   *
+   * @example
+   * ```ts
+   * const found = await data.vectors.searchChats({ userId, text: 'trip to Zürich', embedding })
+   * ```
+   */
+  searchChats(options: ChatSearchOptions): Promise<ChatSearchResult[]> {
+    return searchChats(
+      options,
+      (hybrid) => this.#hybridSearch(hybrid),
+      (fn) => runRead(this.#context, 'chat_vectors.searchChats', fn),
+    )
   }
 
   async #hybridSearch(options: HybridSearchOptions): Promise<HybridSearchHit[]> {
