@@ -142,7 +142,16 @@ async function reply(
         usage: await result.totalUsage,
       })
   })()
-  pipeUIMessageStreamToResponse({ response, stream: toClient })
+  // The response ends once the reply is stored, so that a client that reloads as soon as
+  // its stream is done reads the finished reply, not the last flush before it.
+  const stream = toClient.pipeThrough(
+    new TransformStream({
+      async flush() {
+        await writing
+      },
+    }),
+  )
+  pipeUIMessageStreamToResponse({ response, stream })
   await writing
 }
 
