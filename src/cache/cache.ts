@@ -51,6 +51,7 @@ export class Cache {
   readonly #driver: CacheDriver
   readonly #prefix: string
   #coordination: Coordination | undefined
+  #closed = false
   readonly #defaultTtlMs: number
   readonly #maxValueBytes: number
   readonly #counters = new CacheCounters()
@@ -145,7 +146,10 @@ export class Cache {
    * in-memory default (see {@link Coordination.scope}).
    */
   get coordination(): Coordination {
-    this.#coordination ??= coordinationOf(this.#driver, this.#prefix)
+    this.#coordination ??= coordinationOf(this.#driver, this.#prefix, {
+      maxValueBytes: this.#maxValueBytes,
+      closed: () => this.#closed,
+    })
     return this.#coordination
   }
 
@@ -451,6 +455,7 @@ export class Cache {
 
   /** Closes the backend connection (a client you passed in stays open). */
   async close(): Promise<void> {
+    this.#closed = true
     this.#pending.stop()
     await this.#subscription?.close()
     await this.#driver.close()

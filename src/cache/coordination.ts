@@ -1,6 +1,8 @@
-import { StratumError } from '../errors.js'
+import { StratumError, ValidationError } from '../errors.js'
 import type { CacheDriver, Subscription } from './cache-driver.js'
+import { fullCacheKey } from './key-space.js'
 import { localBroadcast } from './local-broadcast.js'
+import { checkedTtl } from './value-limits.js'
 
 /** How long `subscribe` waits for the backend to confirm a subscription. */
 const SUBSCRIBE_TIMEOUT_MS = 5_000
@@ -35,41 +37,104 @@ export interface Coordination {
   ): Promise<Subscription>
 }
 
-/** The coordination of a cache backend, keys and channels under `prefix`. @internal */
-export function coordinationOf(driver: CacheDriver, prefix: string): Coordination {
+/** What the coordination of a cache needs from it besides the driver. @internal */
+export interface CoordinationLimits {
+  /** Largest string `set` takes, in bytes (the cache's `maxValueBytes`). */
+  readonly maxValueBytes: number
+  /** Whether the cache (its data layer) was closed: every call is `CLOSED` then. */
+  readonly closed: () => boolean
+}
+
+/**
+ * The coordination of a cache backend, keys and channels under `prefix`, checked as the
+ * cache's keys are (`INVALID_KEY`); values, TTLs and listeners checked (`VALIDATION`); a
+ * backend failure is `UNAVAILABLE`.
+ * @internal
+ */
+export function coordinationOf(
+  driver: CacheDriver,
+  prefix: string,
+  limits: CoordinationLimits,
+): Coordination {
   const broadcast = driver.broadcast ?? localBroadcast()
-  const key = (name: string) => `${prefix}co:${name}`
+  const scope = `${prefix}co:`
+  /** Runs `fn` with the full name of `name`, as the cache's own calls do. */
+  const call = async <T>(operation: string, name: string, fn: (full: string) => Promise<T>) => {
+    if (limits.closed())
+      throw new StratumError(
+        'CLOSED',
+        `cache.coordination.${operation} was called after data.close()`,
+      )
+    const full = fullCacheKey(scope, name)
+    try {
+      return await fn(full)
+    } catch (error) {
+      if (error instanceof StratumError) throw error
+      throw new StratumError(
+        'UNAVAILABLE',
+        `cache.coordination.${operation}: the cache backend (${driver.kind}) failed`,
+        { cause: error },
+      )
+    }
+  }
+  const text = (value: unknown, path: string, operation: string): string => {
+    if (typeof value !== 'string' || Buffer.byteLength(value) > limits.maxValueBytes) {
+      throw new ValidationError(`cache.coordination.${operation}`, [
+        { path, message: `must be a string of at most ${limits.maxValueBytes} bytes` },
+      ])
+    }
+    return value
+  }
+  const ttl = (ttlMs: number, operation: string) =>
+    checkedTtl(ttlMs, Number.NaN, `cache.coordination.${operation}`)
   return {
     scope: driver.broadcast ? 'shared' : 'process',
-    get: async (name) => (await driver.get(key(name)))?.toString('utf8') ?? null,
-    set: (name, value, ttlMs) => driver.set(key(name), Buffer.from(value, 'utf8'), ttlMs),
-    increment: (name, ttlMs) => driver.increment(key(name), ttlMs),
-    publish: (channel, message) => broadcast.publish(key(channel), message),
+    get: (name) =>
+      call('get', name, async (full) => (await driver.get(full))?.toString('utf8') ?? null),
+    set: (name, value, ttlMs) =>
+      call('set', name, (full) =>
+        driver.set(full, Buffer.from(text(value, 'value', 'set'), 'utf8'), ttl(ttlMs, 'set')),
+      ),
+    increment: (name, ttlMs) =>
+      call('increment', name, (full) => driver.increment(full, ttl(ttlMs, 'increment'))),
+    publish: (channel, message) =>
+      call('publish', channel, (full) =>
+        broadcast.publish(full, text(message, 'message', 'publish')),
+      ),
     subscribe: (channel, onMessage, onReset) =>
-      new Promise<Subscription>((resolve, reject) => {
-        // A backend may confirm at once, inside `subscribe`: resolve once it has returned.
-        let subscription: Subscription | undefined
-        let ready = false
-        const timer = setTimeout(() => {
-          if (ready) return
-          void subscription?.close()
-          reject(
-            new StratumError(
-              'UNAVAILABLE',
-              `the cache backend (${driver.kind}) did not confirm a subscription within ${SUBSCRIBE_TIMEOUT_MS} ms`,
-            ),
-          )
-        }, SUBSCRIBE_TIMEOUT_MS)
-        subscription = broadcast.subscribe(key(channel), {
-          onMessage,
-          onReset: () => {
-            if (ready) return onReset?.()
-            ready = true
-            clearTimeout(timer)
-            if (subscription) resolve(subscription)
-          },
+      call('subscribe', channel, (full) => {
+        if (
+          typeof onMessage !== 'function' ||
+          (onReset !== undefined && typeof onReset !== 'function')
+        )
+          throw new ValidationError('cache.coordination.subscribe', [
+            { path: 'onMessage', message: 'must be a function (and onReset too, when given)' },
+          ])
+        return new Promise<Subscription>((resolve, reject) => {
+          // A backend may confirm at once, inside `subscribe`: resolve once it has returned.
+          let subscription: Subscription | undefined
+          let ready = false
+          const timer = setTimeout(() => {
+            if (ready) return
+            void subscription?.close()
+            reject(
+              new StratumError(
+                'UNAVAILABLE',
+                `the cache backend (${driver.kind}) did not confirm a subscription within ${SUBSCRIBE_TIMEOUT_MS} ms`,
+              ),
+            )
+          }, SUBSCRIBE_TIMEOUT_MS)
+          subscription = broadcast.subscribe(full, {
+            onMessage,
+            onReset: () => {
+              if (ready) return onReset?.()
+              ready = true
+              clearTimeout(timer)
+              if (subscription) resolve(subscription)
+            },
+          })
+          if (ready) resolve(subscription)
         })
-        if (ready) resolve(subscription)
       }),
   }
 }

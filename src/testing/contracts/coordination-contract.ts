@@ -109,5 +109,22 @@ export function coordinationContract(
       for (const [i, messages] of got) expect(messages).toEqual([`to ${i}`])
       await Promise.all(subs.map((s) => s.close()))
     })
+
+    it('refuses bad names, values, TTLs and listeners with a documented code, storing nothing', async () => {
+      const code = (run: () => Promise<unknown>) =>
+        run().then(
+          () => 'resolved',
+          (error: { code?: string }) => error.code,
+        )
+      expect(await code(() => co.set('', 'v', 1000))).toBe('INVALID_KEY')
+      expect(await code(() => co.set('has space', 'v', 1000))).toBe('INVALID_KEY')
+      expect(await code(() => co.get('x'.repeat(5000)))).toBe('INVALID_KEY')
+      expect(await code(() => co.set(name('bad'), 5 as never, 1000))).toBe('VALIDATION')
+      expect(await code(() => co.set(name('bad'), 'v', Number.NaN))).toBe('VALIDATION')
+      expect(await code(() => co.increment(name('bad'), -1))).toBe('VALIDATION')
+      expect(await code(() => co.publish(name('bad'), {} as never))).toBe('VALIDATION')
+      expect(await code(() => co.subscribe(name('bad'), 'no' as never))).toBe('VALIDATION')
+      expect(await co.get(name('bad'))).toBeNull()
+    })
   })
 }
