@@ -6,6 +6,7 @@ const LAYERS = [
   { name: 'schema', path: '^src/schema/' },
   { name: 'drivers', path: '^src/(db|cache|storage)/' },
   { name: 'repositories', path: '^src/repositories/' },
+  { name: 'attachments', path: '^src/attachments/' },
   { name: 'vector', path: '^src/vector/' },
   { name: 'ops', path: '^src/ops/' },
   { name: 'composition', path: '^src/(config|extensions|data-layer)/' },
@@ -55,5 +56,10 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '(^|/)node_modules/' },
+    // ESM-only packages (file-type) export under `default` and `types` alone.
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 }

@@ -10,6 +10,15 @@
  * @module
  */
 
+export { ATTACHMENT_DEFAULTS, type AttachmentUrlOf } from './attachments/attachment-options.js'
+export type {
+  Attachment,
+  AttachmentAccess,
+  AttachmentFilePart,
+  AttachmentStore,
+  AttachmentSweepResult,
+  AttachmentUpload,
+} from './attachments/attachment-store.js'
 export type { TableCacheSetting } from './cache/cache-options.js'
 export type {
   Cache,
@@ -138,6 +147,8 @@ export type {
   User,
 } from './schema/index.js'
 export {
+  ATTACHMENT_URL_SCHEME,
+  type ChatAttachment,
   type DataPart,
   type FilePart,
   fromUIMessage,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { attachmentsSchema } from '../attachments/attachment-options.js'
 import { cacheSchema, redisUrl } from '../cache/cache-options.js'
 import { databaseSchema, postgresUrl } from '../db/database-options.js'
 import type { Logger } from '../db/query-observer.js'
@@ -90,6 +91,7 @@ export const optionsSchema = z
       .prefault({}),
     s3: s3Schema.optional(),
     blobs: blobsSchema,
+    attachments: attachmentsSchema,
     redisUrl: redisUrl.optional(),
     cache: cacheSchema,
     database: databaseSchema,

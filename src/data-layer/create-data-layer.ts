@@ -1,3 +1,4 @@
+import { AttachmentStore } from '../attachments/attachment-store.js'
 import { createRateLimiter } from '../cache/rate-limiter.js'
 import { SessionStore } from '../cache/session-store.js'
 import { CACHE_TEST_HOOKS, type CacheTestHooks } from '../cache/test-hooks.js'
@@ -7,6 +8,7 @@ import { adminConnection } from '../db/admin-connection.js'
 import type { DatabaseConnection } from '../db/connection.js'
 import { mapDatabaseError, mapIfDatabaseError } from '../db/map-database-error.js'
 import { QueryObserver } from '../db/query-observer.js'
+import { runInTransactionContext } from '../db/transaction-context.js'
 import { VectorTableLayout } from '../db/vector-table.js'
 import { ValidationError } from '../errors.js'
 import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.js'
@@ -115,6 +117,15 @@ async function createDataLayerImpl(
       checkVectorTable(connection, resolved.embeddings, vectorTable),
     )
 
+  const attachments = new AttachmentStore({
+    db: connection.db,
+    transaction: (fn) =>
+      connection.transaction((tx) => runInTransactionContext(connection, () => fn(tx))),
+    blobs,
+    options: resolved.attachments,
+    logger: resolved.logger,
+    assertUsable: (operation) => guard(operation),
+  })
   const scopes = createScopes({
     options: resolved,
     state,
@@ -126,6 +137,7 @@ async function createDataLayerImpl(
     blobs,
     vectorTable,
     caching: entityCaching(resolved, cache.kind, connection.kind),
+    fileUrls: (ids) => attachments.urls(ids),
   })
   const guard = (operation: string) => scopes.root.context.assertUsable(operation)
   let closing: Promise<void> | undefined
@@ -151,6 +163,7 @@ async function createDataLayerImpl(
     cache: refuseAfterClose(cache, 'data.cache', () => state.closed),
     sessions: refuseAfterClose(sessions, 'data.sessions', () => state.closed),
     blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
+    attachments,
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)

@@ -8,6 +8,7 @@ import type { ReadReplicas } from '../db/read-replicas.js'
 import { assertOutsideTransaction, runInTransactionContext } from '../db/transaction-context.js'
 import type { VectorTableLayout } from '../db/vector-table.js'
 import type { DataLayerExtension, ExtensionScope } from '../extensions/extension.js'
+import { drainAfterWrite } from '../repositories/blob-deletion-queue.js'
 import { ChatsRepository } from '../repositories/chats-repository.js'
 import { eraseUser } from '../repositories/erase-user.js'
 import { MessagesRepository } from '../repositories/messages-repository.js'
@@ -107,6 +108,8 @@ export interface ScopeParts {
   readonly blobs: BlobStore
   readonly vectorTable: VectorTableLayout
   readonly caching: EntityCaching
+  /** URLs of attachments, for the file parts of messages read. */
+  readonly fileUrls: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
 }
 
 /** The data layer's own scope, and how a transaction's scope is made. */
@@ -134,9 +137,16 @@ export function createScopes(parts: ScopeParts): Scopes {
     dimensions: options.embeddings.dimensions,
     vectorTable,
     fullTextLanguage: options.embeddings.fullTextLanguage,
+    fileUrls: parts.fileUrls,
   }
 
-  const transactionContext = (tx: StratumTransaction, stale: string[]): RepositoryContext => ({
+  const drain = () => drainAfterWrite(connection.db, parts.blobs, options.logger)
+
+  const transactionContext = (
+    tx: StratumTransaction,
+    stale: string[],
+    after: { drain: boolean },
+  ): RepositoryContext => ({
     ...shared,
     executor: tx,
     inTransaction: true,
@@ -146,9 +156,12 @@ export function createScopes(parts: ScopeParts): Scopes {
     afterCommit: async (keys) => {
       appendAll(stale, keys)
     },
+    drainBlobDeletions: async () => {
+      after.drain = true
+    },
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
-      tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction, stale))),
+      tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction, stale, after))),
   })
 
   const runTransaction = async <T>(
@@ -157,11 +170,13 @@ export function createScopes(parts: ScopeParts): Scopes {
   ): Promise<T> => {
     parts.replicas?.noteWrite()
     const stale: string[] = []
+    const after = { drain: false }
     const result = await connection.transaction(
-      (tx) => runInTransactionContext(connection, () => fn(transactionContext(tx, stale))),
+      (tx) => runInTransactionContext(connection, () => fn(transactionContext(tx, stale, after))),
       config,
     )
     await cache.invalidate([...new Set(stale)])
+    if (after.drain) await drain()
     return result
   }
 
@@ -173,6 +188,7 @@ export function createScopes(parts: ScopeParts): Scopes {
     reads: parts.replicas,
     cache,
     afterCommit: (keys) => cache.invalidate(keys),
+    drainBlobDeletions: drain,
     assertUsable: (operation) => {
       assertOpen(state, operation)
       assertOutsideTransaction(connection, operation)

@@ -1,4 +1,5 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
+import type { AttachmentStore } from '../attachments/attachment-store.js'
 import type { Cache } from '../cache/cache.js'
 import type { CacheStats } from '../cache/cache-types.js'
 import type { RateLimiter } from '../cache/rate-limiter.js'
@@ -114,6 +115,17 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
    * ```
    */
   readonly blobs: BlobStore
+  /**
+   * Files of chats in the blob store: checked uploads, file parts that show them, URLs made
+   * on every read (signed on S3), deleted with their chat, branch or user.
+   *
+   * @example
+   * ```ts
+   * const file = await data.attachments.upload({ chatId, body: bytes, mediaType: 'image/png' })
+   * const part = await data.attachments.filePart(file)
+   * ```
+   */
+  readonly attachments: AttachmentStore
   /**
    * The accessors of the `extensions` (each under its name), typed from the list given
    * to `createDataLayer`.

@@ -157,6 +157,7 @@ export class ChatsRepository extends Repository<typeof chats> {
           keys.push(...(await this.context.cascades.keysOnDelete(tx.executor, 'chats', ids)))
           const rows = await tx.executor.delete(chats).where(inArray(chats.id, ids)).returning()
           await tx.afterCommit([...keys, ...rows.flatMap((row) => this.cacheKeysOf(row))])
+          await tx.drainBlobDeletions()
           return rows.length
         }),
       )

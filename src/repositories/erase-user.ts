@@ -2,12 +2,15 @@ import { eq, inArray } from 'drizzle-orm'
 import type { Cache } from '../cache/cache.js'
 import type { SessionStore } from '../cache/session-store.js'
 import type { StratumDatabase, StratumTransaction } from '../db/connection.js'
+import { chatAttachments } from '../schema/chat-attachments.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chatVectors } from '../schema/chat-vectors.js'
 import { chats } from '../schema/chats.js'
 import { users } from '../schema/users.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { appendAll } from '../util/append-all.js'
+import { attachmentKeyPrefixOfUser } from './attachment-keys.js'
+import { drainBlobDeletions } from './blob-deletion-queue.js'
 import {
   chatEntityKey,
   chatsOfUserKey,
@@ -27,6 +30,8 @@ export interface ErasureReport {
     readonly chats: number
     readonly messages: number
     readonly vectors: number
+    /** Files of the user's chats (their blobs are in `blobs`). */
+    readonly attachments: number
   }
   /** Sessions ended. */
   readonly sessions: number
@@ -74,9 +79,18 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
         ).map((m) => m.id)
       : []
     const vectors = await tx.$count(chatVectors, eq(chatVectors.userId, userId))
+    const attachments = await tx.$count(chatAttachments, eq(chatAttachments.userId, userId))
     const cascaded = await context.cascades.keysOnDelete(tx, 'users', [userId])
     const deleted = await tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id })
-    return { email: user?.email, chatIds, messageIds, vectors, cascaded, users: deleted.length }
+    return {
+      email: user?.email,
+      chatIds,
+      messageIds,
+      vectors,
+      attachments,
+      cascaded,
+      users: deleted.length,
+    }
   })
   await context.cache.purge(
     [
@@ -102,6 +116,16 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       )
     appendAll(blobs, keys)
   }
+  // Attachments' blobs were queued by the delete; under a custom prefix they are not swept above.
+  const drained = await drainBlobDeletions(context.db, context.blobs)
+  if (drained.failed > 0)
+    throw new Error(`could not delete ${drained.failed} queued blob(s) of the user's attachments`)
+  const listed = new Set(blobs)
+  const own = attachmentKeyPrefixOfUser(userId)
+  appendAll(
+    blobs,
+    drained.deleted.filter((key) => key.startsWith(own) && !listed.has(key)),
+  )
   return {
     userId,
     rows: {
@@ -109,6 +133,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       chats: found.chatIds.length,
       messages: found.messageIds.length,
       vectors: found.vectors,
+      attachments: found.attachments,
     },
     sessions,
     blobs,

@@ -146,7 +146,8 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
   /**
    * The chat's active path in the AI SDK's `UIMessage` shape, oldest first: what
    * {@link saveUIMessages} stored, ids included; a message appended as plain `content`
-   * reads as one text part.
+   * reads as one text part. A file part of an attachment gets a fresh URL (a signed one on
+   * S3; see `data.attachments`), made after the cache: a URL never outlives its read.
    */
   async loadUIMessages(chatId: string): Promise<ReturnType<typeof toUIMessage>[]> {
     checkChatId(chatId, 'loadUIMessages')
@@ -159,7 +160,17 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
       rows.push(...page.items)
       cursor = page.nextCursor ?? undefined
     } while (cursor)
-    return rows.map((row) => toUIMessage(uiMessageOf(row)))
+    const messages = rows.map(uiMessageOf)
+    const attachmentIds = messages.flatMap((message) =>
+      message.parts.flatMap((part) =>
+        part.type === 'file' && part.attachmentId !== undefined ? [part.attachmentId] : [],
+      ),
+    )
+    const urls =
+      attachmentIds.length > 0 && this.context.fileUrls
+        ? await this.run('loadUIMessages', () => this.context.fileUrls!(attachmentIds))
+        : undefined
+    return messages.map((message) => toUIMessage(message, urls))
   }
 
   #store(values: StoredValue[], operation: string, how: StoreOptions = {}): Promise<ChatMessage[]> {

@@ -28,6 +28,14 @@ export interface RepositoryContext {
    * transaction, after COMMIT inside one, never after a rollback.
    */
   readonly afterCommit: (keys: readonly string[]) => Promise<void>
+  /**
+   * Deletes the blobs that this write's deleted rows queued (attachments), once it has
+   * committed: at once outside a transaction, after COMMIT inside one, never after a
+   * rollback. Failures are logged; the keys stay queued.
+   */
+  readonly drainBlobDeletions: () => Promise<void>
+  /** URLs of attachments by id, for the file parts of messages read (absent: no URLs). */
+  readonly fileUrls?: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
   /** Cached rows of other tables that a delete reaches through foreign keys. */
   readonly cascades: CascadeGraph
   /** Configured embedding dimension. */

@@ -478,6 +478,7 @@ export class Repository<T extends PgTable> {
           .where(eq(this.pk, id))
           .returning()) as RowOf<T>[]
         await tx.afterCommit([...cascaded, ...rows.flatMap((row) => this.cacheKeysOf(row))])
+        if (rows.length > 0) await tx.drainBlobDeletions()
         return rows.length > 0
       }),
     )

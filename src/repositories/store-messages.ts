@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
-import { StratumError, ValidationError } from '../errors.js'
+import { StratumError, ValidationError, type ValidationIssue } from '../errors.js'
+import { chatAttachments } from '../schema/chat-attachments.js'
 import {
   type ChatMessage,
   chatMessages,
@@ -73,6 +74,7 @@ export async function storeMessages(
       }
     }
     await checkParents(tx, values, context)
+    await checkAttachments(tx, values, context)
     const firstParent =
       how.parentUiId === undefined
         ? undefined
@@ -197,6 +199,67 @@ async function checkParents(
       },
     ])
   }
+}
+
+/**
+ * A file part may show an attachment only of its own chat, uploaded in full, under the
+ * attachment's media type: `VALIDATION` otherwise, before anything is written (the
+ * trigger that links messages to attachments would refuse it too, less clearly).
+ */
+async function checkAttachments(
+  tx: RepositoryContext,
+  values: readonly StoredValue[],
+  context: string,
+): Promise<void> {
+  const uses = values.flatMap((value, index) =>
+    (value.parts ?? []).flatMap((part, partIndex) =>
+      part.type === 'file' && part.attachmentId !== undefined
+        ? [
+            {
+              index,
+              partIndex,
+              chatId: value.chatId,
+              id: part.attachmentId,
+              mediaType: part.mediaType,
+            },
+          ]
+        : [],
+    ),
+  )
+  if (uses.length === 0) return
+  const rows = await tx.executor
+    .select({
+      id: chatAttachments.id,
+      chatId: chatAttachments.chatId,
+      mediaType: chatAttachments.mediaType,
+      size: chatAttachments.size,
+    })
+    .from(chatAttachments)
+    .where(inArray(chatAttachments.id, [...new Set(uses.map((use) => use.id))]))
+  const found = new Map(rows.map((row) => [row.id, row]))
+  const issues: ValidationIssue[] = []
+  for (const use of uses) {
+    const at = `${values.length > 1 ? `[${use.index}].` : ''}parts[${use.partIndex}]`
+    const row = found.get(use.id)
+    if (!row || row.chatId !== use.chatId)
+      issues.push({
+        path: `${at}.attachmentId`,
+        message: row
+          ? 'is an attachment of another chat; upload the file to this chat'
+          : 'is no attachment (never uploaded, or deleted); upload the file with data.attachments.upload',
+      })
+    else if (row.size === null)
+      issues.push({
+        path: `${at}.attachmentId`,
+        message: 'is still uploading; save the message once the upload has finished',
+      })
+    else if (row.mediaType !== use.mediaType)
+      issues.push({
+        path: `${at}.mediaType`,
+        message: `must be the attachment's media type (${row.mediaType})`,
+      })
+  }
+  if (issues.length > 0) throw new ValidationError(context, issues)
 }
 
 /** A message as `#store` writes it: validated input, plus what the library sets. */

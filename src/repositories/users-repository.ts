@@ -37,7 +37,7 @@ export class UsersRepository extends Repository<typeof users> {
    * @example
    * ```ts
    * const report = await data.users.erase(user.id)
-   * // { rows: { users: 1, chats: 3, messages: 120, vectors: 120 }, sessions: 2, blobs: [...] }
+   * // { rows: { users: 1, chats: 3, messages: 120, vectors: 120, attachments: 4 }, sessions: 2, blobs: [...] }
    * ```
    */
   async erase(userId: string): Promise<ErasureReport> {

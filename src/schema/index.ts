@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+export * from './chat-attachments.js'
 export * from './chat-messages.js'
 export * from './chat-vectors.js'
 export * from './chats.js'

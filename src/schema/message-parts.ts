@@ -75,11 +75,16 @@ export interface ToolPart extends WithExtra {
   readonly callProviderMetadata?: JsonObject
 }
 
-/** A file: an image, a PDF, any media type, by URL (a data: URL, or a link). */
+/**
+ * A file: an image, a PDF, any media type. Either by `url` (a data: URL, or a link), or by
+ * `attachmentId`, an upload in the layer's blob store (`data.attachments.upload`) whose URL is
+ * made anew on every read: exactly one of the two.
+ */
 export interface FilePart extends WithExtra {
   readonly type: 'file'
   readonly mediaType: string
-  readonly url: string
+  readonly url?: string
+  readonly attachmentId?: string
   readonly filename?: string
   readonly providerMetadata?: JsonObject
 }
@@ -196,12 +201,29 @@ export const messagePartSchema: z.ZodType<MessagePart> = z.discriminatedUnion('t
       type: z.literal('file'),
       mediaType: nonEmptyField,
       // data: URLs carry the file itself, so they may be as long as message content.
-      url: content.refine((v) => v.length > 0, 'must not be empty'),
+      url: content.refine((v) => v.length > 0, 'must not be empty').optional(),
+      attachmentId: z.uuid('must be the id of an attachment (a UUID)').optional(),
       filename: field.optional(),
       providerMetadata: jsonObject.optional(),
       ...withExtra,
     })
-    .strict(),
+    .strict()
+    .refine((part) => (part.url === undefined) !== (part.attachmentId === undefined), {
+      message: 'must have either a url or an attachmentId',
+      path: ['url'],
+    })
+    // On the way out the attachment's id joins providerMetadata, so an empty one could not
+    // be told from none on the way back.
+    .refine(
+      (part) =>
+        part.attachmentId === undefined ||
+        part.providerMetadata === undefined ||
+        Object.keys(part.providerMetadata).length > 0,
+      {
+        message: 'must be left out rather than empty on a file part of an attachment',
+        path: ['providerMetadata'],
+      },
+    ),
   z
     .object({
       type: z.literal('source-url'),

@@ -72,6 +72,50 @@ function split(
   return out
 }
 
+/**
+ * The URL scheme of a file part that points at an attachment before its URL is made (what
+ * `toUIMessage` gives without URLs): `stratum-attachment:<attachment id>`.
+ */
+export const ATTACHMENT_URL_SCHEME = 'stratum-attachment:'
+
+/**
+ * A file part of the SDK that shows an attachment, in the stored shape: the attachment id
+ * (from `providerMetadata.stratum.attachmentId`, or a `stratum-attachment:` URL) in place of
+ * the URL, which is the library's own and made anew on every read. Other file parts, and
+ * any part of another type, come back unchanged.
+ */
+function fileReference(
+  fields: Record<string, unknown>,
+  index: number,
+  issues: ValidationIssue[],
+): Record<string, unknown> {
+  if (fields.type !== 'file') return fields
+  const metadata = fields.providerMetadata
+  if (isObject(metadata) && Object.hasOwn(metadata, 'stratum')) {
+    const ours = metadata.stratum
+    if (!isObject(ours) || Object.keys(ours).join() !== 'attachmentId') {
+      issues.push({
+        path: `parts[${index}].providerMetadata.stratum`,
+        message:
+          "is the library's own: only { attachmentId } as a file part of an attachment has it",
+      })
+      return fields
+    }
+    const { stratum: _, ...rest } = metadata
+    const { url: _url, providerMetadata: _m, ...others } = fields
+    return {
+      ...others,
+      attachmentId: ours.attachmentId,
+      ...(Object.keys(rest).length > 0 ? { providerMetadata: rest } : {}),
+    }
+  }
+  if (typeof fields.url === 'string' && fields.url.startsWith(ATTACHMENT_URL_SCHEME)) {
+    const { url, ...others } = fields
+    return { ...others, attachmentId: url.slice(ATTACHMENT_URL_SCHEME.length) }
+  }
+  return fields
+}
+
 /** One of the SDK's parts in the library's schema (not yet validated). */
 function fromUIPart(part: Record<string, unknown>): Record<string, unknown> {
   const type = part.type as string
@@ -98,10 +142,22 @@ function fromUIPart(part: Record<string, unknown>): Record<string, unknown> {
   return { type, ...split(part, known, ['type']) }
 }
 
-/** One stored part in the SDK's shape. */
-function toUIPart(part: MessagePart): Record<string, unknown> {
+/** One stored part in the SDK's shape; an attachment's URL from `fileUrls` when it is there. */
+function toUIPart(
+  part: MessagePart,
+  fileUrls: ReadonlyMap<string, string> | undefined,
+): Record<string, unknown> {
   if (part.type === 'unknown') return { ...part.original }
   const { extra, ...fields } = part as MessagePart & { extra?: JsonObject }
+  if (fields.type === 'file' && fields.attachmentId !== undefined) {
+    const { attachmentId, providerMetadata, ...rest } = fields
+    return {
+      ...extra,
+      ...rest,
+      url: fileUrls?.get(attachmentId) ?? `${ATTACHMENT_URL_SCHEME}${attachmentId}`,
+      providerMetadata: { ...providerMetadata, stratum: { attachmentId } },
+    }
+  }
   if (fields.type === 'tool') {
     const { toolName, dynamic, type: _, approval, ...rest } = fields
     const ui: Record<string, unknown> = dynamic
@@ -160,7 +216,7 @@ export function fromUIMessage(message: UIMessageLike, context = 'fromUIMessage')
         issues.push({ path: `parts[${index}]`, message: 'must be an object with a string type' })
         return
       }
-      candidates.push(fromUIPart(part))
+      candidates.push(fileReference(fromUIPart(part), index, issues))
     })
   }
   if (issues.length === 0) {
@@ -186,9 +242,15 @@ export function fromUIMessage(message: UIMessageLike, context = 'fromUIMessage')
 
 /**
  * A stored message in the AI SDK's `UIMessage` shape: what {@link fromUIMessage} took,
- * field for field (JSON values as JSON gives them back: no `undefined` properties).
+ * field for field (JSON values as JSON gives them back: no `undefined` properties). A file
+ * part of an attachment gets its URL from `fileUrls` (by attachment id), or a
+ * `stratum-attachment:` URL when it is not there, and carries the attachment's id in
+ * `providerMetadata.stratum.attachmentId`, so that saving it back stores the reference.
  */
-export function toUIMessage(message: StoredUIMessage): {
+export function toUIMessage(
+  message: StoredUIMessage,
+  fileUrls?: ReadonlyMap<string, string>,
+): {
   id: string
   role: UIMessageRole
   metadata?: JsonValue
@@ -198,6 +260,6 @@ export function toUIMessage(message: StoredUIMessage): {
     id: message.id,
     role: message.role,
     ...(message.metadata === undefined ? {} : { metadata: message.metadata }),
-    parts: message.parts.map(toUIPart),
+    parts: message.parts.map((part) => toUIPart(part, fileUrls)),
   }
 }

@@ -3,13 +3,20 @@ import { describe, expect, it } from 'vitest'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 
 // A database of the release before message parts: migrated through 0002, its messages
-// written as plain content. Made by migrating fully and taking 0003 to 0005 back out (their
+// written as plain content. Made by migrating fully and taking 0003 to 0006 back out (their
 // columns and records), which leaves exactly the older schema.
 for (const backend of backends) {
   describe(`upgrading a database of the previous release to message parts [${backendTitle(backend)}]`, () => {
     it('keeps every message: each old content reads as one text part, nothing rewritten', async () => {
       const old = await backend.openEmpty()
       await old.migrate()
+      await old.db.execute(
+        sql`DROP TABLE chat_message_attachments, chat_attachments, blob_deletions`,
+      )
+      await old.db.execute(
+        sql`DROP FUNCTION stratum_sync_message_attachments, stratum_delete_unreferenced_attachment,
+            stratum_queue_blob_deletion CASCADE`,
+      )
       await old.db.execute(
         sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id, DROP COLUMN seq,
             DROP COLUMN parent_id, DROP COLUMN status, DROP COLUMN finish_reason, DROP COLUMN model,
@@ -21,7 +28,7 @@ for (const backend of backends) {
             DROP COLUMN deleted_at`,
       )
       await old.db.execute(
-        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management')`,
+        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management', '0006_attachments')`,
       )
       const userId = (
         await old.db.execute<{ id: string }>(
@@ -50,6 +57,7 @@ for (const backend of backends) {
         '0003_message_parts',
         '0004_streams_and_branches',
         '0005_chat_management',
+        '0006_attachments',
       ])
       const loaded = await data.messages.loadUIMessages(chatId)
       expect(loaded).toEqual(

@@ -20,6 +20,7 @@ for (const backend of backends) {
         '0003_message_parts',
         '0004_streams_and_branches',
         '0005_chat_management',
+        '0006_attachments',
       ])
 
       const first = await data.migrate()
@@ -30,6 +31,7 @@ for (const backend of backends) {
         '0003_message_parts',
         '0004_streams_and_branches',
         '0005_chat_management',
+        '0006_attachments',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -55,6 +57,7 @@ for (const backend of backends) {
         '0003_message_parts',
         '0004_streams_and_branches',
         '0005_chat_management',
+        '0006_attachments',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -67,9 +70,10 @@ for (const backend of backends) {
           { tag: '0003_message_parts', n: 1 },
           { tag: '0004_streams_and_branches', n: 1 },
           { tag: '0005_chat_management', n: 1 },
+          { tag: '0006_attachments', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(6)
+      expect(rows.rows).toHaveLength(7)
     })
   })
 }

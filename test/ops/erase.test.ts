@@ -13,6 +13,7 @@ async function person(data: DataLayer, name: string) {
   const user = await data.users.create({ email: uniqueEmail(name), firstName: name })
   const chats = []
   const messages = []
+  const files = []
   for (let c = 0; c < 2; c++) {
     const chat = await data.chats.create({ userId: user.id, title: `${name} chat ${c}` })
     chats.push(chat)
@@ -24,6 +25,18 @@ async function person(data: DataLayer, name: string) {
       })),
     )
     messages.push(...appended)
+    // A file shown by a message of the chat: a row, a link and a blob under the user's prefix.
+    const file = await data.attachments.upload({
+      chatId: chat.id,
+      body: `${name}'s notes ${c}`,
+      mediaType: 'text/plain',
+    })
+    files.push(file)
+    messages.push(
+      ...(await data.messages.saveUIMessages(chat.id, [
+        { id: `${name}-file-${c}`, role: 'user', parts: [await data.attachments.filePart(file)] },
+      ])),
+    )
     await data.vectors.upsert(
       appended.map((m, i) => ({
         userId: user.id,
@@ -46,7 +59,7 @@ async function person(data: DataLayer, name: string) {
     await data.messages.listByChat(chat.id)
   }
   for (const m of messages) await data.messages.findById(m.id)
-  return { user, chats, messages, sessions }
+  return { user, chats, messages, sessions, files }
 }
 
 for (const backend of backends) {
@@ -74,9 +87,13 @@ for (const backend of backends) {
       const report = await data.users.erase(ada.user.id)
       expect(report).toEqual({
         userId: ada.user.id,
-        rows: { users: 1, chats: 2, messages: 6, vectors: 6 },
+        rows: { users: 1, chats: 2, messages: 8, vectors: 6, attachments: 2 },
         sessions: 2,
-        blobs: [`users/${ada.user.id}/avatar.png`, `users/${ada.user.id}/docs/cv.pdf`],
+        blobs: [
+          `users/${ada.user.id}/avatar.png`,
+          ...ada.files.map((f) => f.key),
+          `users/${ada.user.id}/docs/cv.pdf`,
+        ],
       })
 
       // Postgres: nothing of Ada's in any table.
@@ -98,6 +115,19 @@ for (const backend of backends) {
           )})`,
         ),
       ).toBe(0)
+
+      expect(
+        await count(sql`SELECT count(*) AS n FROM chat_attachments WHERE user_id = ${ada.user.id}`),
+      ).toBe(0)
+      expect(
+        await count(
+          sql`SELECT count(*) AS n FROM blob_deletions WHERE key LIKE ${`users/${ada.user.id}/%`}`,
+        ),
+      ).toBe(0)
+      const left: string[] = []
+      for await (const item of data.blobs.listAll()) left.push(item.key)
+      expect(left.filter((key) => key.includes(ada.user.id))).toEqual([])
+      expect(left.filter((key) => key.includes(bob.user.id))).toHaveLength(4)
 
       // The cache: on Redis, no key under the prefix names any of Ada's ids or her email.
       if (backend.name === 'postgres') {
@@ -133,7 +163,7 @@ for (const backend of backends) {
       // Again: nothing left to remove, no error.
       expect(await data.users.erase(ada.user.id)).toEqual({
         userId: ada.user.id,
-        rows: { users: 0, chats: 0, messages: 0, vectors: 0 },
+        rows: { users: 0, chats: 0, messages: 0, vectors: 0, attachments: 0 },
         sessions: 0,
         blobs: [],
       })
