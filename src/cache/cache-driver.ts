@@ -73,6 +73,16 @@ export interface CacheDriver {
   indexRemove(indexKey: string, member: string): Promise<void>
   /** Deletes every key listed in `indexKey` and the set itself, atomically; resolves to how many keys existed. */
   indexDeleteAll(indexKey: string): Promise<number>
+  /**
+   * Adds `member` to the expiring set `key`, or refreshes it, until `ttlMs` from now on the
+   * backend's clock (each member expires on its own); resolves to true when it was not a
+   * live member before.
+   */
+  memberAdd(key: string, member: string, ttlMs: number): Promise<boolean>
+  /** Removes `member` from the expiring set `key`; resolves to true when it was live. */
+  memberRemove(key: string, member: string): Promise<boolean>
+  /** The live members of the expiring set `key`, soonest to expire first. */
+  members(key: string): Promise<ExpiringMember[]>
   /** Deletes every key starting with `prefix`; resolves to how many. */
   deleteByPrefix(prefix: string): Promise<number>
   /** Resolves when the backend answers. */
@@ -83,6 +93,12 @@ export interface CacheDriver {
    * optional L1 tier uses to drop entries another process invalidated.
    */
   readonly broadcast?: Broadcast
+}
+
+/** A live member of an expiring set, and when it expires (ms since the epoch, backend's clock). */
+export interface ExpiringMember {
+  readonly member: string
+  readonly expiresAt: number
 }
 
 /** Publish and subscribe on a backend shared between processes. */

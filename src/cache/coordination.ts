@@ -4,6 +4,9 @@ import { fullCacheKey } from './key-space.js'
 import { localBroadcast } from './local-broadcast.js'
 import { checkedTtl } from './value-limits.js'
 
+/** Longest member of an expiring set, in bytes. */
+const MAX_MEMBER_BYTES = 1024
+
 /** How long `subscribe` waits for the backend to confirm a subscription. */
 const SUBSCRIBE_TIMEOUT_MS = 5_000
 
@@ -23,6 +26,15 @@ export interface Coordination {
   set(key: string, value: string, ttlMs: number): Promise<void>
   /** Adds one to the counter under `key` (created at 0) and returns it; the TTL is refreshed. */
   increment(key: string, ttlMs: number): Promise<number>
+  /**
+   * Adds `member` to the expiring set `set`, or refreshes it, for `ttlMs`: each member
+   * expires on its own (presence, typing). Resolves to true when it was not a live member.
+   */
+  addMember(set: string, member: string, ttlMs: number): Promise<boolean>
+  /** Removes `member` from `set`; resolves to true when it was a live member. */
+  removeMember(set: string, member: string): Promise<boolean>
+  /** The live members of `set`, soonest to expire first, with when each expires. */
+  members(set: string): Promise<{ member: string; expiresAt: Date }[]>
   /** Sends `message` to every subscriber of `channel`. */
   publish(channel: string, message: string): Promise<void>
   /**
@@ -85,6 +97,17 @@ export function coordinationOf(
     }
     return value
   }
+  const member = (value: unknown, operation: string): string => {
+    if (
+      typeof value !== 'string' ||
+      value.length === 0 ||
+      Buffer.byteLength(value) > MAX_MEMBER_BYTES
+    )
+      throw new ValidationError(`cache.coordination.${operation}`, [
+        { path: 'member', message: `must be a string of 1 to ${MAX_MEMBER_BYTES} bytes` },
+      ])
+    return value
+  }
   const ttl = (ttlMs: number, operation: string) =>
     checkedTtl(ttlMs, Number.NaN, `cache.coordination.${operation}`)
   return {
@@ -97,6 +120,19 @@ export function coordinationOf(
       ),
     increment: (name, ttlMs) =>
       call('increment', name, (full) => driver.increment(full, ttl(ttlMs, 'increment'))),
+    addMember: (set, name, ttlMs) =>
+      call('addMember', set, (full) =>
+        driver.memberAdd(full, member(name, 'addMember'), ttl(ttlMs, 'addMember')),
+      ),
+    removeMember: (set, name) =>
+      call('removeMember', set, (full) => driver.memberRemove(full, member(name, 'removeMember'))),
+    members: (set) =>
+      call('members', set, async (full) =>
+        (await driver.members(full)).map((m) => ({
+          member: m.member,
+          expiresAt: new Date(m.expiresAt),
+        })),
+      ),
     publish: (channel, message) =>
       call('publish', channel, (full) =>
         broadcast.publish(full, text(message, 'message', 'publish')),

@@ -33,6 +33,15 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
   const indexes = new LRUCache<string, Set<string>>({
     max: Math.max(1000, options.maxEntries ?? CACHE_DEFAULTS.memory.maxEntries),
   })
+  // Expiring sets: each member's expiry time; the set lives as long as its longest member.
+  const expiring = new LRUCache<string, Map<string, number>>({
+    max: Math.max(1000, options.maxEntries ?? CACHE_DEFAULTS.memory.maxEntries),
+  })
+  const liveMembers = (key: string, now: number) => {
+    const set = expiring.get(key)
+    if (set) for (const [member, expiresAt] of set) if (expiresAt <= now) set.delete(member)
+    return set
+  }
   const deleteAll = (keys: readonly string[]) =>
     keys.reduce((n, key) => n + (values.delete(key) ? 1 : 0), 0)
 
@@ -119,9 +128,29 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
       indexes.delete(indexKey)
       return deleteAll(members)
     },
+    async memberAdd(key, member, ttlMs) {
+      const now = Date.now()
+      const set = liveMembers(key, now) ?? new Map<string, number>()
+      const added = !set.has(member)
+      set.set(member, now + ttlMs)
+      expiring.set(key, set, { ttl: Math.max(...set.values()) - now })
+      return added
+    },
+    async memberRemove(key, member) {
+      return liveMembers(key, Date.now())?.delete(member) ?? false
+    },
+    async members(key) {
+      const set = liveMembers(key, Date.now())
+      return [...(set ?? [])]
+        .map(([member, expiresAt]) => ({ member, expiresAt }))
+        .sort((a, b) => a.expiresAt - b.expiresAt)
+    },
     async deleteByPrefix(prefix) {
       let n = 0
-      for (const store of [values, counters, indexes] as LRUCache<string, object | string>[]) {
+      for (const store of [values, counters, indexes, expiring] as LRUCache<
+        string,
+        object | string
+      >[]) {
         for (const key of [...store.keys()]) if (key.startsWith(prefix) && store.delete(key)) n++
       }
       return n
@@ -131,6 +160,7 @@ export function memoryDriver(options: MemoryDriverOptions = {}): CacheDriver {
       values.clear()
       counters.clear()
       indexes.clear()
+      expiring.clear()
     },
   }
 }

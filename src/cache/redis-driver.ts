@@ -3,7 +3,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { loadOptionalPeer } from '../util/optional-peer.js'
 import { type TlsSettings, tlsConnectionOptions } from '../util/tls-connection-options.js'
 import { tlsFailureOf } from '../util/tls-failure.js'
-import type { CacheDriver } from './cache-driver.js'
+import type { CacheDriver, ExpiringMember } from './cache-driver.js'
 import { CACHE_DEFAULTS } from './cache-options.js'
 import { newFenceToken } from './fence-token.js'
 import { redisBroadcast } from './redis-broadcast.js'
@@ -364,6 +364,21 @@ export function redisDriver(options: RedisDriverOptions): CacheDriver {
         await client.del(indexKey)
         const deleted = await Promise.all(members.map((member) => client.del(member)))
         return deleted.reduce((a, b) => a + b, 0)
+      }),
+    memberAdd: (key, member, ttlMs) =>
+      connected(
+        async () =>
+          (await client.stratumMemberAdd(key, member, Math.max(1, Math.round(ttlMs)))) === 1,
+      ),
+    memberRemove: (key, member) =>
+      connected(async () => (await client.stratumMemberRemove(key, member)) === 1),
+    members: (key) =>
+      connected(async () => {
+        const flat = await client.stratumMembers(key)
+        const out: ExpiringMember[] = []
+        for (let i = 0; i < flat.length; i += 2)
+          out.push({ member: flat[i]!, expiresAt: Number(flat[i + 1]) })
+        return out
       }),
     deleteByPrefix: (prefix) =>
       connected(async () => {

@@ -71,6 +71,30 @@ for i = 1, #members do n = n + redis.call('DEL', members[i]) end
 redis.call('DEL', KEYS[1])
 return n`
 
+// Expiring sets (presence, typing): a sorted set scored by each member's expiry on the
+// server's clock. Adding drops the expired members first, so a member that lapsed comes back
+// as new; the key lives as long as its longest member. Returns 1 for a new member.
+const MEMBER_ADD = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return added`
+
+// Removes a member; returns 1 when it was live.
+const MEMBER_REMOVE = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if score and tonumber(score) > now then return 1 end
+return 0`
+
+// The live members and their expiry times, soonest first.
+const MEMBERS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')`
+
 /** A client with the driver's scripts defined as commands. */
 export interface ScriptedRedis extends Redis {
   stratumIndexAdd(indexKey: string, member: string, ttlMs: number): Promise<number>
@@ -101,6 +125,9 @@ export interface ScriptedRedis extends Redis {
   stratumReleaseLease(leaseKey: string, holder: string): Promise<number>
   stratumInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>
   stratumIncrement(key: string, ttlMs: number): Promise<number>
+  stratumMemberAdd(key: string, member: string, ttlMs: number): Promise<number>
+  stratumMemberRemove(key: string, member: string): Promise<number>
+  stratumMembers(key: string): Promise<string[]>
 }
 
 /** Defines the scripts as commands of `client` (ioredis loads each by SHA, once). */
@@ -114,4 +141,7 @@ export function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('stratumRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT })
   client.defineCommand('stratumIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD })
   client.defineCommand('stratumIndexDeleteAll', { numberOfKeys: 1, lua: INDEX_DELETE_ALL })
+  client.defineCommand('stratumMemberAdd', { numberOfKeys: 1, lua: MEMBER_ADD })
+  client.defineCommand('stratumMemberRemove', { numberOfKeys: 1, lua: MEMBER_REMOVE })
+  client.defineCommand('stratumMembers', { numberOfKeys: 1, lua: MEMBERS })
 }

@@ -82,6 +82,29 @@ describe('coordination inputs, generated', () => {
     )
   })
 
+  it('adds any member to any set or refuses it (INVALID_KEY, VALIDATION), adding nothing', async () => {
+    const co = on(memoryDriver())
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ maxLength: 20 }), anyText, anyInput),
+        fc.oneof(fc.string({ unit: 'grapheme', maxLength: 50 }), anyInput),
+        fc.oneof(fc.integer({ min: 1, max: 60_000 }), anyInput),
+        async (set, member, ttlMs) => {
+          const before = await settle(() => co.members(set as never), ['INVALID_KEY'])
+          const added = await settle(
+            () => co.addMember(set as never, member as never, ttlMs as never),
+            ['INVALID_KEY', 'VALIDATION'],
+          )
+          if (!before.ok) return
+          const after = (await co.members(set as string)).map((m) => m.member)
+          if (added.ok) expect(after).toContain(member)
+          else expect(after).toEqual(before.value.map((m) => m.member))
+        },
+      ),
+      propertyOptions(150),
+    )
+  })
+
   it('is CLOSED after the cache closed', async () => {
     const co = coordinationOf(memoryDriver(), 'closed:', { ...limits, closed: () => true })
     await expect(co.get('k')).rejects.toMatchObject({ code: 'CLOSED' })

@@ -217,6 +217,34 @@ export function cacheDriverContract(
       expect(await driver.get(k('s1'))).toBeNull()
     })
 
+    it('keeps expiring sets: each member lives until its own expiry, a lapsed one comes back as new', async () => {
+      const set = k('who')
+      expect(await driver.memberAdd(set, 'ada', 60_000)).toBe(true)
+      expect(await driver.memberAdd(set, 'ada', 120_000)).toBe(false) // a refresh
+      expect(await driver.memberAdd(set, 'bob', 30_000)).toBe(true)
+      expect(await driver.memberAdd(set, 'eve', 200)).toBe(true)
+      const live = await driver.members(set)
+      // Soonest first; eve may have lapsed already on a slow machine, ada and bob have not.
+      expect(live.filter((m) => m.member !== 'eve').map((m) => m.member)).toEqual(['bob', 'ada'])
+      const ada = live.find((m) => m.member === 'ada')!
+      expect(ada.expiresAt - Date.now()).toBeGreaterThan(60_000)
+      await new Promise((r) => setTimeout(r, 400))
+      expect((await driver.members(set)).map((m) => m.member)).toEqual(['bob', 'ada'])
+      expect(await driver.memberRemove(set, 'eve')).toBe(false) // lapsed: not live
+      expect(await driver.memberAdd(set, 'eve', 60_000)).toBe(true)
+      expect(await driver.memberRemove(set, 'bob')).toBe(true)
+      expect(await driver.memberRemove(set, 'bob')).toBe(false)
+      expect((await driver.members(set)).map((m) => m.member).sort()).toEqual(['ada', 'eve'])
+      expect(await driver.members(k('nobody'))).toEqual([])
+    })
+
+    it('counts a member as new exactly once when many add it at once', async () => {
+      const added = await Promise.all(
+        Array.from({ length: 20 }, () => driver.memberAdd(k('race'), 'ada', 60_000)),
+      )
+      expect(added.filter(Boolean)).toHaveLength(1)
+    })
+
     it('deletes by prefix only what starts with it, glob characters included', async () => {
       const glob = `${prefix}g*[x]?:`
       await driver.set(`${glob}a`, Buffer.from('a'), 60_000)

@@ -50,6 +50,19 @@ export function coordinationContract(
       expect([...all].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2))
     })
 
+    it('keeps expiring sets of members, each until its own expiry', async () => {
+      const set = name('room')
+      expect(await co.addMember(set, 'ada', 60_000)).toBe(true)
+      expect(await co.addMember(set, 'ada', 60_000)).toBe(false)
+      expect(await co.addMember(set, 'bob', 30_000)).toBe(true)
+      const live = await co.members(set)
+      expect(live.map((m) => m.member)).toEqual(['bob', 'ada'])
+      expect(live[0]!.expiresAt).toBeInstanceOf(Date)
+      expect(await co.removeMember(set, 'bob')).toBe(true)
+      expect((await co.members(set)).map((m) => m.member)).toEqual(['ada'])
+      expect(await co.members(name('empty'))).toEqual([])
+    })
+
     it('delivers a message to every subscriber of its channel, in order, and to no other channel', async () => {
       const a: string[] = []
       const b: string[] = []
