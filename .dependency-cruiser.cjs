@@ -7,6 +7,7 @@ const LAYERS = [
   { name: 'drivers', path: '^src/(db|cache|storage)/' },
   { name: 'repositories', path: '^src/repositories/' },
   { name: 'attachments', path: '^src/attachments/' },
+  { name: 'live', path: '^src/live/' },
   { name: 'vector', path: '^src/vector/' },
   { name: 'ops', path: '^src/ops/' },
   { name: 'composition', path: '^src/(config|extensions|data-layer)/' },

@@ -85,11 +85,25 @@ export {
   type ExtensionMigrations,
   type ExtensionScope,
 } from './extensions/extension.js'
+export {
+  type ChatLive,
+  type ChatPresence,
+  LIVE_DEFAULTS,
+  type WatchOptions,
+} from './live/chat-live.js'
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
 export type { DoctorCheck, DoctorReport } from './ops/doctor.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'
 export type { RoleSpec, RolesOptions, RolesPlan } from './ops/roles.js'
 export type { MigrateStep, VerifiedMigrateResult } from './ops/verified-migrate.js'
+export type {
+  ChatBranchEvent,
+  ChatEvent,
+  ChatMessageEvent,
+  ChatPresenceEvent,
+  ChatResetEvent,
+  EventMessage,
+} from './repositories/chat-events.js'
 export {
   type ChatListOptions,
   ChatsRepository,

@@ -12,6 +12,7 @@ import { runInTransactionContext } from '../db/transaction-context.js'
 import { VectorTableLayout } from '../db/vector-table.js'
 import { ValidationError } from '../errors.js'
 import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.js'
+import { ChatLive } from '../live/chat-live.js'
 import { validate } from '../repositories/validate.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { refuseAfterClose } from '../util/refuse-after-close.js'
@@ -126,6 +127,11 @@ async function createDataLayerImpl(
     logger: resolved.logger,
     assertUsable: (operation) => guard(operation),
   })
+  const live = new ChatLive({
+    coordination: cache.coordination,
+    logger: resolved.logger,
+    assertUsable: (operation) => guard(operation),
+  })
   const scopes = createScopes({
     options: resolved,
     state,
@@ -138,6 +144,7 @@ async function createDataLayerImpl(
     vectorTable,
     caching: entityCaching(resolved, cache.kind, connection.kind),
     fileUrls: (ids) => attachments.urls(ids),
+    publish: (events) => live.publish(events),
   })
   const guard = (operation: string) => scopes.root.context.assertUsable(operation)
   let closing: Promise<void> | undefined
@@ -164,6 +171,7 @@ async function createDataLayerImpl(
     sessions: refuseAfterClose(sessions, 'data.sessions', () => state.closed),
     blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
     attachments,
+    live,
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)

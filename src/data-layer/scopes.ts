@@ -9,6 +9,7 @@ import { assertOutsideTransaction, runInTransactionContext } from '../db/transac
 import type { VectorTableLayout } from '../db/vector-table.js'
 import type { DataLayerExtension, ExtensionScope } from '../extensions/extension.js'
 import { drainAfterWrite } from '../repositories/blob-deletion-queue.js'
+import type { ChatEvent } from '../repositories/chat-events.js'
 import { ChatsRepository } from '../repositories/chats-repository.js'
 import { eraseUser } from '../repositories/erase-user.js'
 import { MessagesRepository } from '../repositories/messages-repository.js'
@@ -108,6 +109,8 @@ export interface ScopeParts {
   readonly blobs: BlobStore
   readonly vectorTable: VectorTableLayout
   readonly caching: EntityCaching
+  /** Publishes chat events after a commit (best effort: never throws). */
+  readonly publish: (events: readonly ChatEvent[]) => Promise<void>
   /** URLs of attachments, for the file parts of messages read. */
   readonly fileUrls: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
 }
@@ -145,7 +148,7 @@ export function createScopes(parts: ScopeParts): Scopes {
   const transactionContext = (
     tx: StratumTransaction,
     stale: string[],
-    after: { drain: boolean },
+    after: { drain: boolean; events: ChatEvent[] },
   ): RepositoryContext => ({
     ...shared,
     executor: tx,
@@ -159,6 +162,9 @@ export function createScopes(parts: ScopeParts): Scopes {
     drainBlobDeletions: async () => {
       after.drain = true
     },
+    publishAfterCommit: async (events) => {
+      appendAll(after.events, events)
+    },
     assertUsable: (operation) => assertOpen(state, operation),
     transaction: (fn) =>
       tx.transaction((inner) => fn(transactionContext(inner as StratumTransaction, stale, after))),
@@ -170,12 +176,13 @@ export function createScopes(parts: ScopeParts): Scopes {
   ): Promise<T> => {
     parts.replicas?.noteWrite()
     const stale: string[] = []
-    const after = { drain: false }
+    const after = { drain: false, events: [] as ChatEvent[] }
     const result = await connection.transaction(
       (tx) => runInTransactionContext(connection, () => fn(transactionContext(tx, stale, after))),
       config,
     )
     await cache.invalidate([...new Set(stale)])
+    if (after.events.length > 0) await parts.publish(after.events)
     if (after.drain) await drain()
     return result
   }
@@ -189,6 +196,7 @@ export function createScopes(parts: ScopeParts): Scopes {
     cache,
     afterCommit: (keys) => cache.invalidate(keys),
     drainBlobDeletions: drain,
+    publishAfterCommit: (events) => parts.publish(events),
     assertUsable: (operation) => {
       assertOpen(state, operation)
       assertOutsideTransaction(connection, operation)

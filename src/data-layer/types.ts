@@ -8,6 +8,7 @@ import type { PoolStats, StratumDatabase, StratumTransaction } from '../db/conne
 import type { MigrateResult, MigrationStatus } from '../db/migrator.js'
 import type { QueryMetrics } from '../db/query-observer.js'
 import type { ReplicaStats } from '../db/read-replicas.js'
+import type { ChatLive } from '../live/chat-live.js'
 import type { BackupInfo, TransferProgress } from '../ops/backup.js'
 import type { DoctorReport } from '../ops/doctor.js'
 import type { RestoreOptions, RestoreResult } from '../ops/restore.js'
@@ -126,6 +127,17 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
    * ```
    */
   readonly attachments: AttachmentStore
+  /**
+   * Live state of chats: a change feed of message writes, presence and typing that expire
+   * on their own; on Redis across processes, on the embedded default within this one.
+   *
+   * @example
+   * ```ts
+   * const watching = await data.live.watch(chatId, { onEvent: (event) => console.log(event.type) })
+   * await data.live.join(chatId, userId)
+   * ```
+   */
+  readonly live: ChatLive
   /**
    * The accessors of the `extensions` (each under its name), typed from the list given
    * to `createDataLayer`.

@@ -15,6 +15,7 @@ import {
 } from '../schema/ui-messages.js'
 import { isUuid } from '../util/is-uuid.js'
 import { chatEntityKey, messagesOfChatKey } from './cache-keys.js'
+import { messageEvent } from './chat-events.js'
 import type { ListOptions } from './chats-repository.js'
 import { decodeCursor } from './keyset.js'
 import { selectPage } from './list-queries.js'
@@ -42,6 +43,7 @@ import {
   storeMessages,
 } from './store-messages.js'
 import type { TableDefinition } from './table-definition.js'
+import { uiMessageOf } from './ui-message-of.js'
 import { validate, validateEach } from './validate.js'
 
 /** Paging arguments of `listByChat`. */
@@ -292,6 +294,7 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
           ...chatIds.map(chatEntityKey),
           ...swept.flatMap((row) => this.cacheKeysOf(row)),
         ])
+        await tx.publishAfterCommit(swept.map((row) => messageEvent('message-finished', row)))
         return swept.map((row) => row.id)
       }),
     )
@@ -322,6 +325,14 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
         const leaf = await newestInSubtree(tx, target)
         await tx.executor.update(chats).set({ activeMessageId: leaf }).where(eq(chats.id, chatId))
         await tx.afterCommit([chatEntityKey(chatId), messagesOfChatKey(chatId)])
+        await tx.publishAfterCommit([
+          {
+            type: 'branch-switched',
+            chatId,
+            activeMessageId: leaf,
+            at: new Date().toISOString(),
+          },
+        ])
         return leaf
       }),
     )
@@ -446,23 +457,5 @@ function inBatch<T>(context: string, index: number, fn: () => T): T {
         path: `[${index}]${issue.path && !issue.path.startsWith('[') ? '.' : ''}${issue.path}`,
       })),
     )
-  }
-}
-
-/** A stored row as a UI message: its client id when it has one, its parts or its content. */
-function uiMessageOf(row: ChatMessage): StoredUIMessage {
-  if (row.role === 'tool') {
-    throw new StratumError(
-      'UNSUPPORTED',
-      `message ${row.id} has the role 'tool', which the AI SDK's UI messages do not have`,
-      { details: { table: 'chat_messages' } },
-    )
-  }
-  const parts: MessagePart[] = row.parts ?? [{ type: 'text', text: row.content }]
-  return {
-    id: row.clientId ?? row.id,
-    role: row.role,
-    ...(Object.keys(row.metadata).length > 0 ? { metadata: row.metadata as JsonObject } : {}),
-    parts,
   }
 }

@@ -12,6 +12,7 @@ import {
 } from '../schema/message-parts.js'
 import { fromUIMessage } from '../schema/ui-messages.js'
 import { chatEntityKey, chatsOfUserKey, messageEntityKey, messagesOfChatKey } from './cache-keys.js'
+import { messageEvent } from './chat-events.js'
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
 import { validate } from './validate.js'
@@ -93,6 +94,7 @@ export class ReplyStream {
   readonly id: string
   readonly #context: RepositoryContext
   readonly #chatId: string
+  readonly #seq: number | null
   readonly #streamId: string | null
   readonly #options: Required<ReplyStreamOptions>
   #pending: Pending | undefined
@@ -116,6 +118,7 @@ export class ReplyStream {
     this.messageId = row.id
     this.id = row.clientId ?? row.id
     this.#chatId = row.chatId
+    this.#seq = row.seq
     this.#streamId = streamId
     this.#options = options
     this.#heartbeat = setInterval(() => this.#touch(), options.heartbeatMs)
@@ -208,6 +211,7 @@ export class ReplyStream {
             chatEntityKey(this.#chatId),
             ...owners.map((chat) => chatsOfUserKey(chat.userId)),
           ])
+          await tx.publishAfterCommit([messageEvent('message-finished', row)])
           return row
         }),
       )
@@ -228,6 +232,24 @@ export class ReplyStream {
     this.#lastWrite = Date.now()
     try {
       await this.#write(writtenParts(pending))
+      await this.#context.publishAfterCommit([
+        messageEvent(
+          'message-updated',
+          {
+            id: this.messageId,
+            chatId: this.#chatId,
+            clientId: this.id === this.messageId ? null : this.id,
+            status: 'streaming',
+            seq: this.#seq,
+          },
+          {
+            id: this.id,
+            role: 'assistant',
+            ...(pending.metadata ? { metadata: pending.metadata } : {}),
+            parts: pending.parts,
+          },
+        ),
+      ])
     } catch (error) {
       this.#failure = error
       this.#stopTimers()

@@ -4,6 +4,7 @@ import type { Executor } from '../db/connection.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
 import type { VectorTableLayout } from '../db/vector-table.js'
 import type { CascadeGraph } from './cascade-graph.js'
+import type { ChatEvent } from './chat-events.js'
 import type { ErasureReport } from './erase-user.js'
 import type { PreparedQueryRunner } from './prepared-row-query.js'
 
@@ -34,6 +35,12 @@ export interface RepositoryContext {
    * rollback. Failures are logged; the keys stay queued.
    */
   readonly drainBlobDeletions: () => Promise<void>
+  /**
+   * Publishes chat events (`data.live`) once the current write has committed: at once outside
+   * a transaction, after COMMIT inside one, never after a rollback. Best effort: a failure is
+   * logged, never thrown, since the write itself succeeded.
+   */
+  readonly publishAfterCommit: (events: readonly ChatEvent[]) => Promise<void>
   /** URLs of attachments by id, for the file parts of messages read (absent: no URLs). */
   readonly fileUrls?: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
   /** Cached rows of other tables that a delete reaches through foreign keys. */

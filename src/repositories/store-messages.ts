@@ -10,6 +10,7 @@ import {
 } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import { chatEntityKey, chatsOfUserKey, messageEntityKey } from './cache-keys.js'
+import { messageEvent } from './chat-events.js'
 import { activeLeafOfChatRow, linkOlderMessages, resolveMessageId } from './message-tree.js'
 import type { RepositoryContext } from './repository-context.js'
 
@@ -143,6 +144,14 @@ export async function storeMessages(
         })
         .where(eq(chats.id, id))
     }
+    await tx.publishAfterCommit(
+      out.map((row) =>
+        messageEvent(
+          stored.has(`${row.chatId}:${row.clientId}`) ? 'message-updated' : 'message-added',
+          row,
+        ),
+      ),
+    )
     await tx.afterCommit([
       ...chatIds.map(chatEntityKey),
       ...new Set(locked.map((chat) => chatsOfUserKey(chat.userId))),
