@@ -14,6 +14,10 @@
  *   message stream of the reply.
  * - `GET /chats/:id/messages`: `{ messages, branches }`, the active path for a reload.
  * - `POST /chats/:id/branch` `{ messageId }`: shows the branch through that message.
+ * - `POST /chats/:id/attachments` (the file as the body, its type as `content-type`, its name
+ *   in `?filename=`): a checked upload; answers with the file part to put in a message.
+ * - `GET /chats/:id/events`: the chat's live events (message writes, presence, typing) as
+ *   server-sent events, from any process when the layer runs on Redis.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
@@ -91,6 +95,18 @@ async function route(
     await data.messages.switchBranch(chatId, messageId)
     return json(response, 200, { ok: true })
   }
+  if (request.method === 'POST' && action === 'attachments') {
+    const filename = url.searchParams.get('filename') ?? undefined
+    const file = await data.attachments.upload({
+      chatId,
+      body: request, // streamed: refused at the first byte that breaks a rule
+      mediaType: request.headers['content-type'] ?? 'application/octet-stream',
+      ...(filename ? { filename } : {}),
+    })
+    return json(response, 201, await data.attachments.filePart(file))
+  }
+  if (request.method === 'GET' && action === 'events')
+    return events(data, chatId, request, response)
   if (request.method === 'POST' && action === 'messages') {
     return reply(data, model, chatId, (await body(request)) as SendBody, response)
   }
@@ -153,6 +169,27 @@ async function reply(
   )
   pipeUIMessageStreamToResponse({ response, stream })
   await writing
+}
+
+/** Forwards the chat's live events as server-sent events until the client goes. */
+async function events(
+  data: DataLayer,
+  chatId: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  })
+  const watching = await data.live.watch(chatId, {
+    onEvent: (event) => response.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+  })
+  response.write(': watching\n\n') // tells the client that events flow from here on
+  if (request.destroyed)
+    await watching.close() // gone while the watch was starting
+  else request.on('close', () => void watching.close())
 }
 
 async function body(request: IncomingMessage): Promise<unknown> {

@@ -69,7 +69,10 @@ const words = (text: string) => [
 ]
 const STORY = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ')
 
-/** Calls the weather tool when asked about the weather, tells a slow story when asked for one. */
+/** What the model was given of each message with a file. */
+const files: string[] = []
+
+/** Describes a file, calls the weather tool when asked about the weather, else tells a slow story. */
 function mockModel() {
   let stories = 0
   return new MockLanguageModelV4({
@@ -79,7 +82,10 @@ function mockModel() {
       const text = JSON.stringify(last.content)
       let chunks: object[]
       let chunkDelayInMs: number | null = null
-      if (last.role === 'tool')
+      if (text.includes('"type":"file"')) {
+        files.push(text)
+        chunks = [...words('A very small picture: one dot.'), finish('stop')]
+      } else if (last.role === 'tool')
         chunks = [...words('It is 7.5 °C and cloudy in Zürich.'), finish('stop')]
       else if (text.includes('weather')) {
         chunks = [
@@ -195,6 +201,87 @@ for (const backend of backends) {
         messages: UIMessage[]
       }
       expect(other.messages.at(-1)?.id).toBe(stoppedId)
+    })
+
+    it('uploads a file, sends it with a message to the model, and feeds live events over SSE', async () => {
+      const user = await data.users.create({ email: uniqueEmail() })
+      const created = await fetch(`${base}/chats`, {
+        method: 'POST',
+        body: JSON.stringify({ userId: user.id }),
+      })
+      const { id: chatId } = (await created.json()) as { id: string }
+
+      // The live feed, as a browser's EventSource reads it.
+      const leave = new AbortController()
+      const feed = await fetch(`${base}/chats/${chatId}/events`, { signal: leave.signal })
+      expect(feed.headers.get('content-type')).toBe('text/event-stream')
+      const received: { type: string; status?: string; messageId?: string }[] = []
+      const reading = (async () => {
+        let buffered = ''
+        for await (const chunk of feed.body!.pipeThrough(new TextDecoderStream())) {
+          buffered += chunk
+          for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+            const data = buffered
+              .slice(0, end)
+              .split('\n')
+              .find((line) => line.startsWith('data: '))
+            if (data) received.push(JSON.parse(data.slice('data: '.length)))
+            buffered = buffered.slice(end + 2)
+          }
+        }
+      })().catch(() => {})
+
+      const png = Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+        'base64',
+      )
+      const refused = await fetch(`${base}/chats/${chatId}/attachments`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg' },
+        body: png,
+      })
+      expect(refused.status).toBe(400)
+      const uploaded = await fetch(`${base}/chats/${chatId}/attachments?filename=dot.png`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: png,
+      })
+      expect(uploaded.status).toBe(201)
+      const part = (await uploaded.json()) as { type: 'file'; mediaType: string; url: string }
+      expect(part).toMatchObject({ type: 'file', mediaType: 'image/png', filename: 'dot.png' })
+
+      const chat = new Chat(chatId, `${base}/chats/${chatId}/messages`)
+      files.length = 0
+      await chat.sendMessage({ text: 'What is on this picture?', files: [part] })
+      expect(files).toHaveLength(1)
+      expect(files[0]).toContain('"mediaType":"image/png"')
+      const [question, answer] = chat.messages
+      expect(answer!.parts.find((p) => p.type === 'text')).toMatchObject({
+        text: 'A very small picture: one dot.',
+      })
+
+      const reload = (await (await fetch(`${base}/chats/${chatId}/messages`)).json()) as {
+        messages: UIMessage[]
+      }
+      expect(reload.messages).toEqual(plain(chat.messages))
+      expect(reload.messages[0]!.parts[0]).toMatchObject({
+        type: 'file',
+        providerMetadata: { stratum: { attachmentId: expect.any(String) } },
+      })
+
+      await waitFor('the reply to be finished on the feed', async () =>
+        received.some((e) => e.type === 'message-finished'),
+      )
+      expect(received.map((e) => [e.type, e.messageId])).toEqual([
+        ['message-added', question!.id],
+        ['message-added', answer!.id],
+        ...received
+          .filter((e) => e.type === 'message-updated')
+          .map(() => ['message-updated', answer!.id]),
+        ['message-finished', answer!.id],
+      ])
+      leave.abort()
+      await reading
     })
   })
 }
