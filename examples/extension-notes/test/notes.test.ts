@@ -123,6 +123,7 @@ for (const backend of backends) {
           'core/0003_message_parts',
           'core/0004_streams_and_branches',
           'core/0005_chat_management',
+          'core/0006_attachments',
           'notes/0000_create_notes',
           'notes/0001_pinned_index',
         ])
