@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { createDataLayer } from '../src/index.js'
 import type { S3Endpoint } from '../src/testing/local-s3.js'
 import { compareRuns, printTable } from './measure.js'
+import { rawS3Client } from './s3-client.js'
 
 const MiB = 1024 * 1024
 const SIZE = 64 * MiB
@@ -62,15 +63,7 @@ const mibPerSecond = (rate: number) => `${rate.toFixed(0)} MiB/s`
 export async function benchBlobs(s3: S3Endpoint, databaseUrl: string): Promise<void> {
   const payload = Buffer.alloc(SIZE)
   for (let i = 0; i < SIZE; i += 4) payload.writeUInt32LE((i * 2654435761) >>> 0, i)
-  const checksums = s3.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: checksums,
-    responseChecksumValidation: checksums,
-  })
+  const client = rawS3Client(s3)
   const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-blobs-'))
   const onS3 = await createDataLayer({
     databaseUrl,

@@ -5,6 +5,7 @@
 import { createDataLayer } from '../src/index.js'
 import { startTestServices } from '../src/testing/start-test-services.js'
 import { cloneDatabase, ensureTemplateDatabase } from '../src/testing/template-databases.js'
+import { benchAttachments } from './attachments.js'
 import { benchBeforeAfter } from './before-after.js'
 import { benchBlobs } from './blobs.js'
 import { benchCacheResilience } from './cache-resilience.js'
@@ -45,7 +46,7 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, conversations, vectors, partitions, blobs, testing, replicas or before runs one part.
+    // BENCH_ONLY=cache, conversations, vectors, partitions, blobs, attachments, testing, replicas or before runs one part.
     const only = process.env.BENCH_ONLY
     // BENCH_BEFORE=<git ref>: the same calls through the package built at that ref, too.
     const before = process.env.BENCH_BEFORE
@@ -61,6 +62,7 @@ try {
     }
     if (!only || only === 'conversations') await benchConversations(data, url)
     if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
+    if (!only || only === 'attachments') await benchAttachments(services.s3!.s3, url)
     if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
     if (!only || only === 'partitions') await benchPartitionedVectors(adminUrl)
     if (!only || only === 'testing') await benchTestDatabases(adminUrl)
