@@ -240,7 +240,7 @@ export function cacheDriverContract(
 
     it('counts a member as new exactly once when many add it at once', async () => {
       const added = await Promise.all(
-        Array.from({ length: 20 }, () => driver.memberAdd(k('race'), 'ada', 60_000)),
+        Array.from({ length: 20 }, () => driver.memberAdd(k('member-race'), 'ada', 60_000)),
       )
       expect(added.filter(Boolean)).toHaveLength(1)
     })
