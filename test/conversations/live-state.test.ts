@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Chat, ChatEvent, DataLayer, User } from '../../src/index.js'
+import { startLocalRedis } from '../../src/testing/local-redis.js'
+import type { RunningService } from '../../src/testing/running-service.js'
 import { backends, uniqueEmail } from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -170,6 +173,38 @@ for (const setup of setups) {
     })
   })
 }
+
+describe("live state when the subscriber's connection drops [a Redis server of its own]", () => {
+  // A server of its own: cutting every pub/sub connection on the shared test server would
+  // cut the other test files' subscriptions too.
+  let redis: RunningService
+  beforeAll(async () => {
+    redis = await startLocalRedis()
+  })
+  afterAll(async () => redis?.stop())
+
+  it('gives the watcher a reset, then events again once it is back', async () => {
+    const data = await postgres.open({ redisUrl: redis.url, cache: { prefix: prefix() } })
+    const user = await data.users.create({ email: uniqueEmail() })
+    const chat = await data.chats.create({ userId: user.id })
+    const events: ChatEvent[] = []
+    const watching = await data.live.watch(chat.id, { onEvent: (e) => events.push(e) })
+    const admin = new Redis(redis.url)
+    try {
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBe(1)
+      await waitFor('the reset', async () => events.some((e) => e.type === 'reset'))
+      expect(events.find((e) => e.type === 'reset')).toMatchObject({ chatId: chat.id })
+      await waitFor('the subscription to be back', async () => watching.live)
+      await data.messages.append({ chatId: chat.id, role: 'user', content: 'after' })
+      await waitFor('the event after the reset', async () =>
+        events.some((e) => e.type === 'message-added'),
+      )
+    } finally {
+      admin.disconnect()
+      await watching.close()
+    }
+  })
+})
 
 describe('live state after close', () => {
   let data: DataLayer
