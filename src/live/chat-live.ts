@@ -15,7 +15,10 @@ export const LIVE_DEFAULTS = Object.freeze({
 
 /** What `watch` takes. */
 export interface WatchOptions {
-  /** Called with every event of the chat, in the order this process receives them. */
+  /**
+   * Called with every event of the chat, in the order this process receives them. An error
+   * it throws is logged (the `logger` option) and the feed goes on.
+   */
   readonly onEvent: (event: ChatEvent) => void
 }
 
@@ -91,9 +94,9 @@ export class ChatLive {
         } catch {
           return // not one of ours: another writer on the channel
         }
-        onEvent(event)
+        this.#deliver(onEvent, event)
       },
-      () => onEvent({ type: 'reset', chatId, at: new Date().toISOString() }),
+      () => this.#deliver(onEvent, { type: 'reset', chatId, at: new Date().toISOString() }),
     )
   }
 
@@ -164,6 +167,18 @@ export class ChatLive {
         { failed: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) },
         'stratum-data: chat events could not be published',
       )
+  }
+
+  /** An error of the app's handler is logged: it must not stop the feed or reach the backend. */
+  #deliver(onEvent: (event: ChatEvent) => void, event: ChatEvent): void {
+    try {
+      onEvent(event)
+    } catch (error) {
+      this.#parts.logger?.warn(
+        { err: error instanceof Error ? error.message : String(error), event: event.type },
+        'stratum-data: a live.watch handler threw; the feed goes on',
+      )
+    }
   }
 
   async #mark(

@@ -152,6 +152,23 @@ for (const setup of setups) {
       await close()
     })
 
+    it('keeps feeding the other watchers when one handler throws', async () => {
+      const chat = await writer.chats.create({ userId: user.id })
+      const events: ChatEvent[] = []
+      const failing = await watcher.live.watch(chat.id, {
+        onEvent: () => {
+          throw new Error('a bug in the app')
+        },
+      })
+      const working = await watcher.live.watch(chat.id, { onEvent: (e) => events.push(e) })
+      await writer.messages.append({ chatId: chat.id, role: 'user', content: 'one' })
+      await writer.messages.append({ chatId: chat.id, role: 'user', content: 'two' })
+      await until(events, 2)
+      expect(events.map((e) => e.type)).toEqual(['message-added', 'message-added'])
+      await failing.close()
+      await working.close()
+    })
+
     it('refuses bad input with VALIDATION before reaching the backend', async () => {
       const chat = await writer.chats.create({ userId: user.id })
       const cases: [() => Promise<unknown>, string][] = [
