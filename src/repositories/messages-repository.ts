@@ -7,12 +7,7 @@ import { type ChatMessage, chatMessages, type NewChatMessage } from '../schema/c
 import { chats } from '../schema/chats.js'
 import type { JsonObject } from '../schema/json-value.js'
 import { type MessagePart, messagePartsSchema, messagePartsText } from '../schema/message-parts.js'
-import {
-  fromUIMessage,
-  type StoredUIMessage,
-  toUIMessage,
-  type UIMessageLike,
-} from '../schema/ui-messages.js'
+import { fromUIMessage, toUIMessage, type UIMessageLike } from '../schema/ui-messages.js'
 import { isUuid } from '../util/is-uuid.js'
 import { chatEntityKey, messagesOfChatKey } from './cache-keys.js'
 import { messageEvent } from './chat-events.js'
