@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream'
-import { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
@@ -16,8 +15,9 @@ import {
 } from '../schema/chat-attachments.js'
 import { chats } from '../schema/chats.js'
 import type { ByteRange } from '../storage/blob-driver.js'
-import type { BlobBody, BlobStore } from '../storage/blob-store.js'
-import { isUuid } from '../util/is-uuid.js'
+import { type BlobBody, type BlobStore, MEDIA_TYPE, toDriverBody } from '../storage/blob-store.js'
+import { CONTROL_CHARACTERS } from '../util/control-characters.js'
+import { assertUuid, isUuid } from '../util/is-uuid.js'
 import type { AttachmentOptions } from './attachment-options.js'
 import { type CheckedContent, ContentCheck, mediaTypeEssence } from './content-check.js'
 
@@ -75,10 +75,6 @@ export interface AttachmentStoreParts {
   readonly assertUsable: (operation: string) => void
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
-const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/
-
 const uploadSchema = z
   .object({
     chatId: z.string().refine(isUuid, 'must be the id of a chat (a UUID)'),
@@ -88,7 +84,7 @@ const uploadSchema = z
       .string()
       .min(1)
       .max(255)
-      .refine((v) => v.isWellFormed() && !CONTROL.test(v), 'must be printable text')
+      .refine((v) => v.isWellFormed() && !CONTROL_CHARACTERS.test(v), 'must be printable text')
       .optional(),
     signal: z
       .custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal')
@@ -134,19 +130,11 @@ export class AttachmentStore {
     const { chatId, body, mediaType, filename, signal } = validate(uploadSchema, input, context)
     this.#checkAllowed(mediaType, context)
     const check = new ContentCheck(this.#parts.options, mediaType, context)
-    const whole = wholeBytes(body)
+    const driverBody = toDriverBody(body, context)
     let checked: CheckedContent | undefined
-    if (whole) {
-      await check.write(whole)
+    if (!(driverBody instanceof Readable)) {
+      await check.write(driverBody)
       checked = await check.end()
-    } else if (!isStream(body)) {
-      throw new ValidationError(context, [
-        {
-          path: 'body',
-          message:
-            'must be a string, Uint8Array/Buffer, ArrayBuffer, Node Readable or web ReadableStream',
-        },
-      ])
     }
     const { db, blobs } = this.#parts
     const [chat] = await db
@@ -175,17 +163,18 @@ export class AttachmentStore {
     let refusal: unknown
     try {
       const bodyOut =
-        whole ??
-        checkedStream(
-          body as Readable | ReadableStream<Uint8Array>,
-          check,
-          (result) => {
-            checked = result
-          },
-          (error) => {
-            refusal = error
-          },
-        )
+        driverBody instanceof Readable
+          ? checkedStream(
+              driverBody,
+              check,
+              (result) => {
+                checked = result
+              },
+              (error) => {
+                refusal = error
+              },
+            )
+          : driverBody
       await blobs.put(key, bodyOut, { contentType: mediaType, ...(signal ? { signal } : {}) })
     } catch (error) {
       await this.#forget(id)
@@ -216,10 +205,7 @@ export class AttachmentStore {
   /** A chat's attachments, oldest first (uploads in flight included, with `size` null). */
   async listByChat(chatId: string): Promise<ChatAttachment[]> {
     this.#parts.assertUsable('attachments.listByChat')
-    if (!isUuid(chatId))
-      throw new ValidationError('attachments.listByChat', [
-        { path: 'chatId', message: 'must be the id of a chat (a UUID)' },
-      ])
+    assertUuid(chatId, 'attachments.listByChat', 'chatId', 'the id of a chat')
     return this.#parts.db
       .select()
       .from(chatAttachments)
@@ -253,13 +239,15 @@ export class AttachmentStore {
     return this.#urlOf(await this.#find(id, access, 'attachments.url'))
   }
 
-  /** The file part of a `UIMessage` that shows the attachment, with a fresh URL. */
-  async filePart(attachment: string | Attachment): Promise<AttachmentFilePart> {
+  /**
+   * The file part of a `UIMessage` that shows the attachment (by id, or the attachment
+   * `upload` returned), with a fresh URL. The row is read again: the part says what is
+   * stored, not what the caller's object says.
+   */
+  async filePart(attachment: string | Pick<Attachment, 'id'>): Promise<AttachmentFilePart> {
     this.#parts.assertUsable('attachments.filePart')
-    const row =
-      typeof attachment === 'string'
-        ? await this.#find(attachment, {}, 'attachments.filePart')
-        : attachment
+    const id = typeof attachment === 'string' ? attachment : attachment?.id
+    const row = await this.#find(id as string, {}, 'attachments.filePart')
     return {
       type: 'file',
       mediaType: row.mediaType,
@@ -350,10 +338,8 @@ export class AttachmentStore {
 
   async #find(id: string, access: AttachmentAccess, context: string): Promise<Attachment> {
     checkId(id, context)
-    if (access.userId !== undefined && !isUuid(access.userId))
-      throw new ValidationError(context, [
-        { path: 'userId', message: 'must be the id of a user (a UUID)' },
-      ])
+    if (access.userId !== undefined)
+      assertUuid(access.userId, context, 'userId', 'the id of a user')
     const [row] = await this.#parts.db
       .select()
       .from(chatAttachments)
@@ -407,37 +393,16 @@ export class AttachmentStore {
 }
 
 function checkId(id: unknown, context: string): asserts id is string {
-  if (!isUuid(id))
-    throw new ValidationError(context, [
-      { path: 'id', message: 'must be the id of an attachment (a UUID)' },
-    ])
-}
-
-/** A body given whole, as bytes; undefined for a stream. */
-function wholeBytes(body: BlobBody): Uint8Array | undefined {
-  if (typeof body === 'string') return Buffer.from(body, 'utf8')
-  if (body instanceof Uint8Array) return body
-  if (body instanceof ArrayBuffer) return new Uint8Array(body)
-  return undefined
-}
-
-function isStream(body: unknown): body is Readable | ReadableStream<Uint8Array> {
-  return (
-    body instanceof Readable ||
-    body instanceof WebReadableStream ||
-    (typeof body === 'object' && body !== null && 'getReader' in body)
-  )
+  assertUuid(id, context, 'id', 'the id of an attachment')
 }
 
 /** `body` passed through `check`: the stream fails at the first chunk that breaks a rule. */
 function checkedStream(
-  body: Readable | ReadableStream<Uint8Array>,
+  source: Readable,
   check: ContentCheck,
   done: (result: CheckedContent) => void,
   failed: (error: unknown) => void,
 ): Readable {
-  const source =
-    body instanceof Readable ? body : Readable.fromWeb(body as WebReadableStream<Uint8Array>)
   async function* checked(): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of source) {

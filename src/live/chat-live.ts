@@ -2,8 +2,12 @@ import type { Subscription } from '../cache/cache-driver.js'
 import type { Coordination } from '../cache/coordination.js'
 import type { Logger } from '../db/query-observer.js'
 import { ValidationError } from '../errors.js'
-import type { ChatEvent, ChatPresenceEvent } from '../repositories/chat-events.js'
-import { isUuid } from '../util/is-uuid.js'
+import {
+  type ChatEvent,
+  type ChatPresenceEvent,
+  MAX_EVENT_MESSAGE_CHARS,
+} from '../repositories/chat-events.js'
+import { assertUuid } from '../util/is-uuid.js'
 
 /** How long someone counts as in a chat, and as typing, without a refresh. */
 export const LIVE_DEFAULTS = Object.freeze({
@@ -158,7 +162,7 @@ export class ChatLive {
     // one round trip, not one per message.
     const results = await Promise.allSettled(
       events.map((event) =>
-        this.#parts.coordination.publish(channelOf(event.chatId), JSON.stringify(event)),
+        this.#parts.coordination.publish(channelOf(event.chatId), eventJson(event)),
       ),
     )
     const failed = results.filter((result) => result.status === 'rejected')
@@ -236,9 +240,14 @@ export class ChatLive {
   }
 }
 
+/** An event as JSON, serialized once: without its message when that makes it too large. */
+function eventJson(event: ChatEvent): string {
+  const json = JSON.stringify(event)
+  if (json.length <= MAX_EVENT_MESSAGE_CHARS || !('message' in event)) return json
+  const { message: _, ...rest } = event
+  return JSON.stringify(rest)
+}
+
 function checkChatId(chatId: unknown, context: string): void {
-  if (!isUuid(chatId))
-    throw new ValidationError(context, [
-      { path: 'chatId', message: 'must be the id of a chat (a UUID)' },
-    ])
+  assertUuid(chatId, context, 'chatId', 'the id of a chat')
 }

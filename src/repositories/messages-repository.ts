@@ -8,7 +8,7 @@ import { chats } from '../schema/chats.js'
 import type { JsonObject } from '../schema/json-value.js'
 import { type MessagePart, messagePartsSchema, messagePartsText } from '../schema/message-parts.js'
 import { fromUIMessage, toUIMessage, type UIMessageLike } from '../schema/ui-messages.js'
-import { isUuid } from '../util/is-uuid.js'
+import { assertUuid, isUuid } from '../util/is-uuid.js'
 import { chatEntityKey, messagesOfChatKey } from './cache-keys.js'
 import { messageEvent } from './chat-events.js'
 import type { ListOptions } from './chats-repository.js'
@@ -416,11 +416,7 @@ function checkContentOfParts(value: NewChatMessage, context: string): void {
 
 /** `VALIDATION` unless `chatId` can be a chat's id. */
 function checkChatId(chatId: unknown, operation: string): void {
-  if (!isUuid(chatId)) {
-    throw new ValidationError(`chat_messages.${operation}`, [
-      { path: 'chatId', message: 'must be a UUID string' },
-    ])
-  }
+  assertUuid(chatId, `chat_messages.${operation}`, 'chatId', 'the id of a chat')
 }
 
 /** The id of the last message of the page a `listByChat` cursor continues from. */

@@ -1,13 +1,9 @@
 import { StratumError } from '../errors.js'
 import { clip } from '../util/clip.js'
+import { CONTROL_CHARACTERS } from '../util/control-characters.js'
 
 /** Longest key S3 accepts, in UTF-8 bytes; every driver uses the same limit. */
 export const MAX_BLOB_KEY_BYTES = 1024
-
-// C0 and C1 control characters and DEL; S3 accepts some of them but they break URLs,
-// logs and filesystems.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 function invalid(key: string, why: string): StratumError {
   const shown = JSON.stringify(clip(key, 80))
@@ -33,7 +29,7 @@ function unsafeReason(key: string, allowTrailingSlash: boolean): string | undefi
   if (Buffer.byteLength(key, 'utf8') > MAX_BLOB_KEY_BYTES)
     return `is longer than ${MAX_BLOB_KEY_BYTES} bytes in UTF-8`
   if (!key.isWellFormed()) return 'is not valid UTF-8 (it has a lone surrogate)'
-  if (CONTROL.test(key)) return 'contains a control character'
+  if (CONTROL_CHARACTERS.test(key)) return 'contains a control character'
   if (key.includes('\\')) return 'contains a backslash'
   if (key.startsWith('/')) return 'starts with /'
   const segments = key.split('/')

@@ -63,7 +63,8 @@ export interface BlobStats {
 const MAX_METADATA_BYTES = 2048
 const METADATA_NAME = /^[a-z0-9][a-z0-9_-]*$/
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
-const CONTENT_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/
+/** A MIME type with optional parameters: `image/png`, `text/plain; charset=utf-8`. */
+export const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/
 
 function checkWriteOptions(options: BlobWriteOptions): ValidationIssue[] {
   const issues: ValidationIssue[] = []
@@ -73,7 +74,7 @@ function checkWriteOptions(options: BlobWriteOptions): ValidationIssue[] {
     (typeof contentType !== 'string' ||
       contentType.length > 255 ||
       !PRINTABLE_ASCII.test(contentType) ||
-      !CONTENT_TYPE.test(contentType))
+      !MEDIA_TYPE.test(contentType))
   )
     issues.push({ path: 'contentType', message: 'must be a MIME type such as image/png' })
   if (
@@ -123,7 +124,12 @@ function checkPositiveInt(
     : [{ path, message: `must be a whole number from ${min} to ${max}` }]
 }
 
-function toDriverBody(body: BlobBody): Uint8Array | Readable {
+/**
+ * A body as a driver takes it: bytes (text as UTF-8), or a Node stream (a web stream
+ * converted); `VALIDATION` on `body` for anything else.
+ * @internal
+ */
+export function toDriverBody(body: BlobBody, context = 'blobs.put'): Uint8Array | Readable {
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
   if (body instanceof Uint8Array) return body
   if (body instanceof ArrayBuffer) return new Uint8Array(body)
@@ -133,7 +139,7 @@ function toDriverBody(body: BlobBody): Uint8Array | Readable {
     (typeof body === 'object' && body !== null && 'getReader' in body)
   )
     return Readable.fromWeb(body as WebReadableStream<Uint8Array>)
-  throw new ValidationError('blobs.put', [
+  throw new ValidationError(context, [
     {
       path: 'body',
       message:
