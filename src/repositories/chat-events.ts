@@ -2,7 +2,10 @@ import type { ChatMessage, MessageStatus } from '../schema/chat-messages.js'
 import { type StoredUIMessage, toUIMessage } from '../schema/ui-messages.js'
 import { uiMessageOf } from './ui-message-of.js'
 
-/** Largest message an event carries, as JSON; a bigger one is left out (`message` absent). */
+/**
+ * Largest event published with its message, as JSON; a bigger one goes out without it
+ * (`message` absent).
+ */
 export const MAX_EVENT_MESSAGE_CHARS = 64 * 1024
 
 /** A message of the AI SDK's `UIMessage` shape, as an event carries it. */
@@ -23,7 +26,7 @@ export interface ChatMessageEvent {
   /** The message's place in its chat (null for a message of an older release). */
   readonly seq: number | null
   /**
-   * The message as a `UIMessage`, when it is at most 64 KiB as JSON (else load it). File parts
+   * The message as a `UIMessage`, when the event is at most 64 KiB as JSON (else load it). File parts
    * of attachments carry a `stratum-attachment:` reference, not a URL.
    */
   readonly message?: EventMessage
@@ -66,8 +69,9 @@ export interface ChatResetEvent {
 export type ChatEvent = ChatMessageEvent | ChatBranchEvent | ChatPresenceEvent | ChatResetEvent
 
 /**
- * The event of a message write: the row's ids, status and place, and the message itself when
- * it is small enough (`stored` when the caller has it already, else read from the row).
+ * The event of a message write: the row's ids, status and place, and the message itself
+ * (`stored` when the caller has it already, else read from the row); the publisher leaves
+ * the message out of an event larger than {@link MAX_EVENT_MESSAGE_CHARS}.
  * @internal
  */
 export function messageEvent(
@@ -80,15 +84,13 @@ export function messageEvent(
     (row.role && row.role !== 'tool' && row.content !== undefined
       ? uiMessageOf(row as ChatMessage)
       : undefined)
-  const message = source ? toUIMessage(source) : undefined
-  const small = message !== undefined && JSON.stringify(message).length <= MAX_EVENT_MESSAGE_CHARS
   return {
     type,
     chatId: row.chatId,
     messageId: row.clientId ?? row.id,
     status: row.status,
     seq: row.seq ?? null,
-    ...(small ? { message } : {}),
+    ...(source ? { message: toUIMessage(source) } : {}),
     at: new Date().toISOString(),
   }
 }

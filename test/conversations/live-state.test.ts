@@ -105,6 +105,17 @@ for (const setup of setups) {
       await close()
     })
 
+    it('leaves the message out of an event that would be over 64 KiB', async () => {
+      const { chat, events, close } = await watched()
+      await writer.messages.append({ chatId: chat.id, role: 'user', content: 'x'.repeat(70_000) })
+      await writer.messages.append({ chatId: chat.id, role: 'user', content: 'small' })
+      await until(events, 2)
+      expect(events[0]).toMatchObject({ type: 'message-added', seq: 1 })
+      expect(events[0]).not.toHaveProperty('message')
+      expect(events[1]).toMatchObject({ message: { parts: [{ type: 'text', text: 'small' }] } })
+      await close()
+    })
+
     it('publishes a transaction’s events after COMMIT, and none after a rollback', async () => {
       const { chat, events, close } = await watched()
       const rolledBack = await failure(() =>
