@@ -34,9 +34,13 @@ export interface PartitionConversionReport {
   /** False when the table already had this many partitions (nothing was done). */
   readonly converted: boolean
   readonly partitions: number
-  /** Rows in the partitioned table when it took the old one's place. */
+  /** Rows in both tables when the copy was checked, just before the swap. */
   readonly rows: number
-  /** `chat_vectors_unpartitioned` with `keepOld`, else null (dropped, or nothing done). */
+  /**
+   * `chat_vectors_unpartitioned` with `keepOld`, or when it could not be dropped (the
+   * tables its foreign keys reference stayed busy for every attempt): drop it yourself.
+   * Null when it was dropped, or nothing was done.
+   */
   readonly oldTable: string | null
 }
 
@@ -59,18 +63,34 @@ const GUARD = 'stratum_chat_vectors_no_truncate'
 
 const SWAP_LOCK_TIMEOUT_MS = 2000
 const SWAP_ATTEMPTS = 10
+/**
+ * Dropping the old table (and its foreign keys) locks the tables they reference (`users`,
+ * `chats`, `chat_messages`) `ACCESS EXCLUSIVE`: each try holds their queries back at most
+ * this long, and nothing waits for the old table any more, so it can try often.
+ */
+const DROP_LOCK_TIMEOUT_MS = 500
+const DROP_ATTEMPTS = 20
 
 /**
- * Runs the swap, again after a pause when its lock could not be had within the lock
- * timeout (55P03: a long query holds the table); the trigger keeps the copy in step
- * meanwhile, so a later attempt is as good as the first.
+ * Runs `step` in a transaction of its own under `lock_timeout`, again after a pause when a
+ * lock could not be had in time (55P03: a long query holds the table); the trigger keeps
+ * the copy in step meanwhile, so a later attempt is as good as the first.
  */
-async function swapWhenLocked<T>(session: SqlSession, swap: () => Promise<T>): Promise<T> {
+async function whenLocked<T>(
+  session: SqlSession,
+  lockTimeoutMs: number,
+  attempts: number,
+  step: (tx: Pick<SqlSession, 'query'>) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await swap()
+      return await session.transaction(async (tx) => {
+        // Waiting behind a long reader would queue every later query behind this lock.
+        await tx.query(`set local lock_timeout = '${lockTimeoutMs}ms'`)
+        return step(tx)
+      })
     } catch (error) {
-      if (sqlStateOf(error) !== '55P03' || attempt >= SWAP_ATTEMPTS) throw error
+      if (sqlStateOf(error) !== '55P03' || attempt >= attempts) throw error
       await session.query('select pg_sleep($1)', [Math.min(attempt, 5)])
     }
   }
@@ -92,10 +112,15 @@ const renamed = (name: string, from: string, to: string) =>
  *    refuses TRUNCATE until the swap).
  * 3. Rows are copied in keyset batches, each locking its source rows `FOR SHARE`, so a
  *    write to a row being copied waits for the copy and its trigger then sees the copy.
- * 4. The swap, in one transaction: writes are locked out (`EXCLUSIVE`), both tables are
- *    counted (they must agree, or nothing changes: `INTEGRITY`), then reads too for the
- *    renames; the old table is dropped (or kept as `chat_vectors_unpartitioned`), the new
- *    one and its partitions, indexes and constraints take the old names.
+ * 4. Both tables are counted in one snapshot: they must agree, or nothing changes
+ *    (`INTEGRITY`).
+ * 5. The swap, in one short transaction that takes every lock it needs before it changes
+ *    anything: the old table and its indexes are renamed `chat_vectors_unpartitioned`, the
+ *    new one and its partitions, indexes and constraints take the old names. Views or
+ *    foreign keys of other tables on `chat_vectors` are refused (`CONFIG`): they would
+ *    follow the old table.
+ * 6. Unless `keepOld`, the old table is dropped, its foreign keys first, each step in a
+ *    transaction of its own with a short lock timeout.
  *
  * Runs under the migration lock, on the session it is given. A conversion that fails
  * removes the copy and the triggers; one that was killed leaves them, and the next call
@@ -120,9 +145,13 @@ export async function convertToPartitions(
       { details: { actual: shape.partitions, wanted: wanted.partitions } },
     )
   }
-  if (wanted.keepOld && (await exists(session, OLD))) {
-    throw new StratumError('CONFLICT', `${OLD} exists already: drop it or convert without keepOld`)
+  if (await exists(session, OLD)) {
+    throw new StratumError(
+      'CONFLICT',
+      `${OLD} exists already (kept by an earlier conversion): drop it before converting`,
+    )
   }
+  await refuseDependents(session)
   const report = (p: PartitionConversionProgress) => {
     try {
       wanted.onProgress?.(p)
@@ -176,47 +205,101 @@ async function convert(
   }
 
   report({ phase: 'swapping', rowsCopied: copied, rowsTotal: total })
-  const rows = await swapWhenLocked(session, () =>
-    session.transaction(async (tx) => {
-      // Waiting behind a long reader would queue every later query behind this lock.
-      await tx.query(`set local lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`)
-      await tx.query(`lock table ${TABLE} in exclusive mode`)
-      const [counts] = await tx.query<{ old: string; next: string }>(
-        `select (select count(*) from ${TABLE})::text as old, (select count(*) from ${NEXT})::text as next`,
-      )
-      if (!counts || counts.old !== counts.next) {
-        throw new StratumError(
-          'INTEGRITY',
-          `chat_vectors.partition: the copy has ${counts?.next} rows where the table has ${counts?.old}; nothing was changed`,
-        )
-      }
-      await tx.query(`lock table ${TABLE} in access exclusive mode`)
-      await tx.query(`drop trigger ${SYNC} on ${TABLE}`)
-      await tx.query(`drop trigger ${GUARD} on ${TABLE}`)
-      if (wanted.keepOld) {
-        await renameRelations(tx, TABLE, TABLE, OLD)
-        await tx.query(`alter table ${TABLE} rename to ${OLD}`)
-      } else {
-        await tx.query(`drop table ${TABLE}`)
-      }
-      await renameRelations(tx, NEXT, NEXT, TABLE)
-      for (let i = 0; i < wanted.partitions; i++) {
-        await renameRelations(tx, `${NEXT}_p${i}`, NEXT, TABLE)
-        await tx.query(`alter table ${quote(`${NEXT}_p${i}`)} rename to ${quote(partitionName(i))}`)
-      }
-      await tx.query(`alter table ${NEXT} rename to ${TABLE}`)
-      await tx.query(`drop function ${SYNC}()`)
-      await tx.query(`drop function ${GUARD}()`)
-      return Number(counts.old)
-    }),
-  )
+  const rows = await verifyCopy(session)
+  await whenLocked(session, SWAP_LOCK_TIMEOUT_MS, SWAP_ATTEMPTS, async (tx) => {
+    // Every lock the swap needs, before it writes to the catalog: a transaction that has
+    // written to the catalog and then waits for a lock can deadlock with autovacuum, whose
+    // ANALYZE of a partition waits for that transaction to update the partition's
+    // statistics (and is cancelled for us only while we have written nothing).
+    await tx.query(`lock table ${TABLE}, ${NEXT} in access exclusive mode`)
+    await refuseDependents(tx)
+    await tx.query(`drop trigger ${SYNC} on ${TABLE}`)
+    await tx.query(`drop trigger ${GUARD} on ${TABLE}`)
+    // Renamed, not dropped: dropping it (or its foreign keys) would lock users, chats and
+    // chat_messages ACCESS EXCLUSIVE while this transaction holds chat_vectors, and a writer
+    // holding one of those while it waits for chat_vectors would deadlock with it.
+    await renameRelations(tx, TABLE, TABLE, OLD)
+    await tx.query(`alter table ${TABLE} rename to ${OLD}`)
+    await renameRelations(tx, NEXT, NEXT, TABLE)
+    for (let i = 0; i < wanted.partitions; i++) {
+      await renameRelations(tx, `${NEXT}_p${i}`, NEXT, TABLE)
+      await tx.query(`alter table ${quote(`${NEXT}_p${i}`)} rename to ${quote(partitionName(i))}`)
+    }
+    await tx.query(`alter table ${NEXT} rename to ${TABLE}`)
+    await tx.query(`drop function ${SYNC}()`)
+    await tx.query(`drop function ${GUARD}()`)
+  })
+  const dropped = !wanted.keepOld && (await dropOldTable(session))
   // The new table has no statistics yet: without them the planner guesses.
   await session.query(`analyze ${TABLE}`)
-  return {
-    converted: true,
-    partitions: wanted.partitions,
-    rows,
-    oldTable: wanted.keepOld ? OLD : null,
+  return { converted: true, partitions: wanted.partitions, rows, oldTable: dropped ? null : OLD }
+}
+
+/**
+ * Both tables counted in one statement, so in one snapshot: every write reaches both in
+ * the same transaction (the trigger), so the counts agree at any instant once the copy is
+ * done. No lock: writes and reads go on while the tables are scanned.
+ */
+async function verifyCopy(session: SqlSession): Promise<number> {
+  const [counts] = await session.query<{ old: string; next: string }>(
+    `select (select count(*) from ${TABLE})::text as old, (select count(*) from ${NEXT})::text as next`,
+  )
+  if (!counts || counts.old !== counts.next) {
+    throw new StratumError(
+      'INTEGRITY',
+      `chat_vectors.partition: the copy has ${counts?.next} rows where the table has ${counts?.old}; nothing was changed`,
+    )
+  }
+  return Number(counts.old)
+}
+
+/**
+ * Views and foreign keys of other tables follow a table through a rename: they would go on
+ * reading or referencing the old table, so the conversion refuses them.
+ */
+async function refuseDependents(session: Pick<SqlSession, 'query'>): Promise<void> {
+  const found = await session.query<{ name: string }>(
+    `select distinct v.oid::regclass::text as name
+       from pg_depend d join pg_rewrite r on r.oid = d.objid join pg_class v on v.oid = r.ev_class
+      where d.classid = 'pg_rewrite'::regclass and d.refobjid = '${TABLE}'::regclass
+        and v.oid <> '${TABLE}'::regclass
+     union
+     select distinct conrelid::regclass::text from pg_constraint
+      where confrelid = '${TABLE}'::regclass and conrelid <> '${TABLE}'::regclass
+     order by 1`,
+  )
+  if (found.length > 0) {
+    const names = found.map((row) => row.name).join(', ')
+    throw new ConfigError(
+      `chat_vectors has dependents that would keep using the old table (${names}): drop them before converting, and create them again after`,
+      { details: { dependents: found.map((row) => row.name) } },
+    )
+  }
+}
+
+/**
+ * Drops the old table after the swap: its foreign keys one at a time, then the table, each
+ * in a short transaction of its own. False when the locks could not be had in all the
+ * attempts; the table is then left as `chat_vectors_unpartitioned`, for the caller to drop.
+ */
+async function dropOldTable(session: SqlSession): Promise<boolean> {
+  const keys = await session.query<{ name: string }>(
+    `select conname as name from pg_constraint
+      where conrelid = '${OLD}'::regclass and contype = 'f' order by conname`,
+  )
+  try {
+    for (const key of keys) {
+      await whenLocked(session, DROP_LOCK_TIMEOUT_MS, DROP_ATTEMPTS, (tx) =>
+        tx.query(`alter table ${OLD} drop constraint ${quote(key.name)}`),
+      )
+    }
+    await whenLocked(session, DROP_LOCK_TIMEOUT_MS, DROP_ATTEMPTS, (tx) =>
+      tx.query(`drop table ${OLD}`),
+    )
+    return true
+  } catch (error) {
+    if (sqlStateOf(error) === '55P03') return false
+    throw error
   }
 }
 
@@ -230,11 +313,26 @@ async function exists(session: SqlSession, table: string): Promise<boolean> {
 
 /** What an interrupted or failed conversion left: the half-filled copy and the triggers. */
 async function removeLeftovers(session: SqlSession): Promise<void> {
-  await session.query(`drop trigger if exists ${SYNC} on ${TABLE}`)
-  await session.query(`drop trigger if exists ${GUARD} on ${TABLE}`)
+  const [left] = await session.query<{ triggers: boolean; copy: boolean }>(
+    `select exists (select 1 from pg_trigger where tgrelid = to_regclass('${TABLE}')
+                     and tgname in ('${SYNC}', '${GUARD}')) as triggers,
+            to_regclass('${NEXT}') is not null as copy`,
+  )
+  // Each drop locks the live table (or, for the copy's foreign keys, users, chats and
+  // chat_messages) ACCESS EXCLUSIVE: only when there is something to drop, never for long.
+  if (left?.triggers) {
+    await whenLocked(session, DROP_LOCK_TIMEOUT_MS, DROP_ATTEMPTS, async (tx) => {
+      await tx.query(`drop trigger if exists ${SYNC} on ${TABLE}`)
+      await tx.query(`drop trigger if exists ${GUARD} on ${TABLE}`)
+    })
+  }
   await session.query(`drop function if exists ${SYNC}()`)
   await session.query(`drop function if exists ${GUARD}()`)
-  await session.query(`drop table if exists ${NEXT}`)
+  if (left?.copy) {
+    await whenLocked(session, DROP_LOCK_TIMEOUT_MS, DROP_ATTEMPTS, (tx) =>
+      tx.query(`drop table if exists ${NEXT}`),
+    )
+  }
 }
 
 /** The columns a copy writes: all but the generated ones, which the copy computes itself. */
@@ -283,7 +381,10 @@ async function createNextTable(session: SqlSession, partitions: number): Promise
       where conrelid = '${TABLE}'::regclass and contype = 'f' order by conname`,
   )
   for (const key of foreign) {
-    await session.query(`alter table ${NEXT} add constraint ${quote(key.name)} ${key.definition}`)
+    // Locks the referenced table against writes: briefly, and not behind a long writer.
+    await whenLocked(session, SWAP_LOCK_TIMEOUT_MS, SWAP_ATTEMPTS, (tx) =>
+      tx.query(`alter table ${NEXT} add constraint ${quote(key.name)} ${key.definition}`),
+    )
   }
   const indexes = await session.query<{ name: string; definition: string; unique: boolean }>(
     `select c.relname as name, pg_get_indexdef(i.indexrelid) as definition, i.indisunique as unique
@@ -339,13 +440,16 @@ async function installSync(session: SqlSession, columns: readonly string[]): Pro
     begin
       raise exception 'chat_vectors is being converted to partitions: TRUNCATE waits until it is done';
     end $$`)
-  await session.query(
-    `create trigger ${SYNC} after insert or update or delete on ${TABLE}
-       for each row execute function ${SYNC}()`,
-  )
-  await session.query(
-    `create trigger ${GUARD} before truncate on ${TABLE} for each statement execute function ${GUARD}()`,
-  )
+  // Creating a trigger locks the live table against writes: briefly, not behind a long writer.
+  await whenLocked(session, SWAP_LOCK_TIMEOUT_MS, SWAP_ATTEMPTS, async (tx) => {
+    await tx.query(
+      `create trigger ${SYNC} after insert or update or delete on ${TABLE}
+         for each row execute function ${SYNC}()`,
+    )
+    await tx.query(
+      `create trigger ${GUARD} before truncate on ${TABLE} for each statement execute function ${GUARD}()`,
+    )
+  })
 }
 
 /**

@@ -56,7 +56,8 @@ export class AdministeredVectorStore extends VectorStore {
    * Converts a one-table `chat_vectors` into `partitions` hash partitions by `user_id`
    * while the application keeps reading and writing it: a copy is made from the table's own
    * definition, kept in step by a trigger while rows are copied in batches, and swapped in
-   * within one short transaction (writes wait for the count check, reads for the renames).
+   * within one short transaction that only renames (the counts are checked before it, in
+   * one snapshot), and the old table is dropped after it.
    * Runs on the admin or direct URL when one is set, under the migration lock. Other
    * processes pick the new layout up on their next upsert; configure
    * `embeddings.partitions` to the same count before they next start.

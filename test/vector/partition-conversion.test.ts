@@ -251,6 +251,12 @@ for (const backend of backends) {
       )
       expect(left[0]!.n).toBe(0)
       await data.db.execute(sql`drop index chat_vectors_content_uq`)
+      // A view would follow the old table through the rename: refused, naming it.
+      await data.db.execute(sql`create view recent_vectors as select id from chat_vectors`)
+      const viewed = await failure(() => data.vectors.partition({ partitions: 2 }))
+      expect(viewed.code).toBe('CONFIG')
+      expect(viewed.message).toContain('recent_vectors')
+      await data.db.execute(sql`drop view recent_vectors`)
 
       const before = await snapshot(data)
       const report = await data.vectors.partition({ partitions: 2, keepOld: true })
@@ -314,6 +320,54 @@ describe(`converting chat_vectors to hash partitions [${backendTitle(server)}]`,
     } finally {
       await longReader.end().catch(() => {})
       await reader.end().catch(() => {})
+    }
+  })
+
+  it('never waits for the tables chat_vectors references while it holds chat_vectors: a writer holding a users row then writing a vector is not deadlocked', async () => {
+    const data = await server.open({ embeddings: { dimensions: DIMENSIONS } })
+    const user = await data.users.create({ email: uniqueEmail('deadlock') })
+    await data.vectors.upsert(
+      Array.from({ length: 20 }, (_, i) => ({
+        userId: user.id,
+        content: `c${i}`,
+        embedding: embeddingFrom(i + 1, DIMENSIONS),
+      })),
+    )
+    const url = databaseUrlOf(data)
+    const writer = new pg.Client({ connectionString: url })
+    const watcher = new pg.Client({ connectionString: url })
+    await Promise.all([writer.connect(), watcher.connect()])
+    try {
+      // An application transaction: it locks the user's row for an update of other columns
+      // than keys (the copy's foreign key checks go on), then stores a vector of theirs.
+      await writer.query('begin')
+      await writer.query('select id from users where id = $1 for no key update', [user.id])
+      const converting = data.vectors.partition({ partitions: 2 })
+      // Dropping the old table (or a foreign key to users) must lock users, so the
+      // conversion comes to wait for the writer's transaction.
+      await waitFor('the conversion to wait for a lock on users', async () => {
+        const { rows } = await watcher.query(
+          `select count(*)::int as n from pg_locks
+            where relation = 'users'::regclass and mode = 'AccessExclusiveLock' and not granted`,
+        )
+        return rows[0].n > 0
+      })
+      const embedding = `[${embeddingFrom(99, DIMENSIONS).join(',')}]`
+      await writer.query(
+        'insert into chat_vectors (user_id, content, embedding) values ($1, $2, $3)',
+        [user.id, 'written meanwhile', embedding],
+      )
+      await writer.query('commit')
+      expect(await converting).toMatchObject({ converted: true, rows: 20, oldTable: null })
+      const { rows } = await watcher.query(
+        `select count(*)::int as n, pg_get_partkeydef('chat_vectors'::regclass) as key,
+                to_regclass('chat_vectors_unpartitioned') is null as dropped
+           from chat_vectors where content = 'written meanwhile'`,
+      )
+      expect(rows[0]).toEqual({ n: 1, key: 'HASH (user_id)', dropped: true })
+    } finally {
+      await writer.end().catch(() => {})
+      await watcher.end().catch(() => {})
     }
   })
 })
