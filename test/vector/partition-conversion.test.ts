@@ -277,21 +277,32 @@ for (const backend of backends) {
 
 const server = backends.find((b) => b.server)!
 
+/** A server layer with one user's 20 vectors, and two clients of its database of our own. */
+async function twentyVectors(label: string) {
+  const data = await server.open({ embeddings: { dimensions: DIMENSIONS } })
+  const user = await data.users.create({ email: uniqueEmail(label) })
+  await data.vectors.upsert(
+    Array.from({ length: 20 }, (_, i) => ({
+      userId: user.id,
+      content: `c${i}`,
+      embedding: embeddingFrom(i + 1, DIMENSIONS),
+    })),
+  )
+  const url = databaseUrlOf(data)
+  const clients = [
+    new pg.Client({ connectionString: url }),
+    new pg.Client({ connectionString: url }),
+  ]
+  await Promise.all(clients.map((client) => client.connect()))
+  return { data, user, clients: clients as [pg.Client, pg.Client] }
+}
+
 describe(`converting chat_vectors to hash partitions [${backendTitle(server)}]`, () => {
   it('gives up the swap lock when a long reader holds the table, lets other reads through, and swaps once it is gone', async () => {
-    const data = await server.open({ embeddings: { dimensions: DIMENSIONS } })
-    const user = await data.users.create({ email: uniqueEmail('swap') })
-    await data.vectors.upsert(
-      Array.from({ length: 20 }, (_, i) => ({
-        userId: user.id,
-        content: `c${i}`,
-        embedding: embeddingFrom(i + 1, DIMENSIONS),
-      })),
-    )
-    const url = databaseUrlOf(data)
-    const longReader = new pg.Client({ connectionString: url })
-    const reader = new pg.Client({ connectionString: url })
-    await Promise.all([longReader.connect(), reader.connect()])
+    const {
+      data,
+      clients: [longReader, reader],
+    } = await twentyVectors('swap')
     try {
       await longReader.query('begin')
       await longReader.query('select count(*) from chat_vectors')
@@ -324,19 +335,11 @@ describe(`converting chat_vectors to hash partitions [${backendTitle(server)}]`,
   })
 
   it('never waits for the tables chat_vectors references while it holds chat_vectors: a writer holding a users row then writing a vector is not deadlocked', async () => {
-    const data = await server.open({ embeddings: { dimensions: DIMENSIONS } })
-    const user = await data.users.create({ email: uniqueEmail('deadlock') })
-    await data.vectors.upsert(
-      Array.from({ length: 20 }, (_, i) => ({
-        userId: user.id,
-        content: `c${i}`,
-        embedding: embeddingFrom(i + 1, DIMENSIONS),
-      })),
-    )
-    const url = databaseUrlOf(data)
-    const writer = new pg.Client({ connectionString: url })
-    const watcher = new pg.Client({ connectionString: url })
-    await Promise.all([writer.connect(), watcher.connect()])
+    const {
+      data,
+      user,
+      clients: [writer, watcher],
+    } = await twentyVectors('deadlock')
     try {
       // An application transaction: it locks the user's row for an update of other columns
       // than keys (the copy's foreign key checks go on), then stores a vector of theirs.
