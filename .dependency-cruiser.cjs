@@ -4,6 +4,7 @@
 const LAYERS = [
   { name: 'base', path: '^src/(errors\\.ts|util/)' },
   { name: 'schema', path: '^src/schema/' },
+  { name: 'tokens', path: '^src/tokens/' },
   { name: 'drivers', path: '^src/(db|cache|storage)/' },
   { name: 'repositories', path: '^src/repositories/' },
   { name: 'attachments', path: '^src/attachments/' },

@@ -195,6 +195,8 @@ export type {
   ByteRange,
   SignedUrlOptions,
 } from './storage/index.js'
+export { type MessageTokens, modelTextOfPart } from './tokens/message-tokens.js'
+export { DEFAULT_TOKEN_COUNTER_NAME, type TokenCounter } from './tokens/token-counter.js'
 export type { TlsOptions } from './util/tls-options.js'
 export type { ChatSearchOptions, ChatSearchResult } from './vector/chat-search.js'
 export { MAX_INDEXED_DIMENSIONS } from './vector/embedding-options.js'

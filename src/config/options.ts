@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js'
 import type { DataLayerExtension } from '../extensions/extension.js'
 import { backupsSchema } from '../ops/backup-options.js'
 import { blobsSchema, s3Schema } from '../storage/blob-options.js'
+import { tokensSchema } from '../tokens/token-counter.js'
 import { clip } from '../util/clip.js'
 import { embeddingsSchema } from '../vector/embedding-options.js'
 
@@ -92,6 +93,7 @@ export const optionsSchema = z
     s3: s3Schema.optional(),
     blobs: blobsSchema,
     attachments: attachmentsSchema,
+    tokens: tokensSchema,
     redisUrl: redisUrl.optional(),
     cache: cacheSchema,
     database: databaseSchema,

@@ -15,6 +15,7 @@ import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.
 import { ChatLive } from '../live/chat-live.js'
 import { validate } from '../repositories/validate.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import { TokenCounting } from '../tokens/token-counter.js'
 import { refuseAfterClose } from '../util/refuse-after-close.js'
 import { entityCaching } from './entity-cache-policy.js'
 import { checkHealth } from './health.js'
@@ -144,6 +145,7 @@ async function createDataLayerImpl(
     vectorTable,
     caching: entityCaching(resolved, cache.kind, connection.kind),
     fileUrls: (ids) => attachments.urls(ids),
+    tokens: new TokenCounting(resolved.tokens),
     publish: (events) => live.publish(events),
   })
   const guard = (operation: string) => scopes.root.context.assertUsable(operation)

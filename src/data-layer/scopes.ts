@@ -25,6 +25,7 @@ import { chatMessages, messageInsertSchema, messageUpdateSchema } from '../schem
 import { chatInsertSchema, chats, chatUpdateSchema } from '../schema/chats.js'
 import { userInsertSchema, users, userUpdateSchema } from '../schema/users.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import type { TokenCounting } from '../tokens/token-counter.js'
 import { appendAll } from '../util/append-all.js'
 import { AdministeredVectorStore } from '../vector/vector-admin.js'
 import type { EntityCaching } from './entity-cache-policy.js'
@@ -111,6 +112,8 @@ export interface ScopeParts {
   readonly caching: EntityCaching
   /** Publishes chat events after a commit (best effort: never throws). */
   readonly publish: (events: readonly ChatEvent[]) => Promise<void>
+  /** Counts the tokens of messages as they are written. */
+  readonly tokens: TokenCounting
   /** URLs of attachments, for the file parts of messages read. */
   readonly fileUrls: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
 }
@@ -141,6 +144,7 @@ export function createScopes(parts: ScopeParts): Scopes {
     vectorTable,
     fullTextLanguage: options.embeddings.fullTextLanguage,
     fileUrls: parts.fileUrls,
+    tokens: parts.tokens,
   }
 
   const drain = () => drainAfterWrite(connection.db, parts.blobs, options.logger)

@@ -35,6 +35,8 @@ export interface BulkTarget {
   readonly pk: PgColumn
   readonly insertSchema: Parameters<typeof validateEach>[0]
   entityKey(id: unknown): string
+  /** Adds the columns the table derives from the rest (see `Repository.derive`). */
+  derive(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]>
   run<R>(fn: (tx: RepositoryContext) => Promise<R>): Promise<R>
 }
 
@@ -73,7 +75,7 @@ export function insertStreaming(
         if (batch.length === 0) return
         const rows = (await tx.executor
           .insert(target.table)
-          .values(batch)
+          .values(await target.derive(batch))
           .returning({ id: target.pk })) as { id: unknown }[]
         for (const row of rows) keys.push(target.entityKey(row.id))
         count += rows.length

@@ -1,5 +1,5 @@
-import { and, eq, inArray, sql } from 'drizzle-orm'
-import type { PgTable } from 'drizzle-orm/pg-core'
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import { v7 as uuidv7 } from 'uuid'
 import type { Executor } from '../db/connection.js'
 import { StratumError, ValidationError } from '../errors.js'
@@ -38,6 +38,7 @@ import {
   storeMessages,
 } from './store-messages.js'
 import type { TableDefinition } from './table-definition.js'
+import { type TokenSource, tokenColumns } from './token-columns.js'
 import { uiMessageOf } from './ui-message-of.js'
 import { validate, validateEach } from './validate.js'
 
@@ -373,6 +374,42 @@ export class MessagesRepository extends Repository<typeof chatMessages> {
         ? onActivePathPage(chatId, order, options.limit ?? DEFAULT_PAGE_SIZE, afterId, chat.leaf)
         : undefined,
     )) as Page<ChatMessage>
+  }
+
+  /** Every message written gets its token counts. */
+  protected override async derive(
+    rows: Record<string, unknown>[],
+  ): Promise<Record<string, unknown>[]> {
+    const counter = await this.context.tokens.counter()
+    return rows.map((row) => ({ ...row, ...tokenColumns(row as TokenSource, counter) }))
+  }
+
+  /**
+   * New parts are counted; new content alone is counted only for a message without parts
+   * (the content of one with parts is their plain text, and its counts stay).
+   */
+  protected override async derivePatch(
+    patch: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    if (patch.parts === undefined && patch.content === undefined) return patch
+    const counter = await this.context.tokens.counter()
+    if (patch.parts !== undefined && patch.parts !== null) {
+      return { ...patch, ...tokenColumns(patch as TokenSource, counter) }
+    }
+    if (typeof patch.content !== 'string') return patch
+    const counted = tokenColumns({ content: patch.content }, counter)
+    if (patch.parts === null) return { ...patch, ...counted }
+    // Kept when the message has parts. Values as text with casts: drizzle spreads an array
+    // given to sql`` into a list of parameters.
+    const { parts, tokens, partTokens, tokenCounter } = chatMessages
+    const unlessParts = (value: SQL, column: PgColumn) =>
+      sql`case when ${parts} is null then ${value} else ${column} end`
+    return {
+      ...patch,
+      tokens: unlessParts(sql`${String(counted.tokens)}::integer`, tokens),
+      partTokens: unlessParts(sql`${`{${counted.partTokens.join(',')}}`}::integer[]`, partTokens),
+      tokenCounter: unlessParts(sql`${counted.tokenCounter}::varchar`, tokenCounter),
+    }
   }
 
   protected override cacheKeysOf(row: ChatMessage): string[] {

@@ -15,6 +15,7 @@ import { chatEntityKey, chatsOfUserKey, messageEntityKey, messagesOfChatKey } fr
 import { messageEvent } from './chat-events.js'
 import type { RepositoryContext } from './repository-context.js'
 import { runOperation } from './run-operation.js'
+import { tokenColumns } from './token-columns.js'
 import { validate } from './validate.js'
 
 /** How a reply's writes are batched. */
@@ -98,6 +99,8 @@ export class ReplyStream {
   readonly #streamId: string | null
   readonly #options: Required<ReplyStreamOptions>
   #pending: Pending | undefined
+  /** The parts last written, which the reply's token counts are made from when it ends. */
+  #written: Pending | undefined
   #state: 'open' | 'ending' | MessageStatus = 'open'
   #lastWrite = Date.now()
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -184,12 +187,15 @@ export class ReplyStream {
     const pending = this.#pending
     this.#pending = undefined
     try {
+      const last = pending ?? this.#written
+      const counted = last ? tokenColumns(last, await this.#context.tokens.counter()) : {}
       const row = await runOperation(this.#context, 'chat_messages.finishReply', () =>
         this.#context.transaction(async (tx) => {
           const [row] = await tx.executor
             .update(chatMessages)
             .set({
               ...(pending ? writtenParts(pending) : {}),
+              ...counted,
               ...fields,
               status,
               updatedAt: sql`now()`,
@@ -232,6 +238,7 @@ export class ReplyStream {
     this.#lastWrite = Date.now()
     try {
       await this.#write(writtenParts(pending))
+      this.#written = pending
       await this.#context.publishAfterCommit([
         messageEvent(
           'message-updated',

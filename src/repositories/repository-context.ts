@@ -3,6 +3,7 @@ import type { ReadThroughOptions } from '../cache/cache-types.js'
 import type { Executor } from '../db/connection.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
 import type { VectorTableLayout } from '../db/vector-table.js'
+import type { TokenCounting } from '../tokens/token-counter.js'
 import type { CascadeGraph } from './cascade-graph.js'
 import type { ChatEvent } from './chat-events.js'
 import type { ErasureReport } from './erase-user.js'
@@ -43,6 +44,8 @@ export interface RepositoryContext {
   readonly publishAfterCommit: (events: readonly ChatEvent[]) => Promise<void>
   /** URLs of attachments by id, for the file parts of messages read (absent: no URLs). */
   readonly fileUrls?: (attachmentIds: readonly string[]) => Promise<Map<string, string>>
+  /** Counts the tokens of messages as they are written. */
+  readonly tokens: TokenCounting
   /** Cached rows of other tables that a delete reaches through foreign keys. */
   readonly cascades: CascadeGraph
   /** Configured embedding dimension. */

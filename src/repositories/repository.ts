@@ -201,6 +201,19 @@ export class Repository<T extends PgTable> {
    * deleting transaction before the delete. None by default.
    * @internal
    */
+  /**
+   * Columns a table's rows derive from what was written (a message's token counts), added
+   * to validated rows before they are inserted. None by default.
+   */
+  protected async derive(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    return rows
+  }
+
+  /** The same for a validated partial update: what else it sets. None by default. */
+  protected async derivePatch(patch: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return patch
+  }
+
   protected async cascadeKeys(_executor: Executor, _id: IdOf<T>): Promise<string[]> {
     return []
   }
@@ -311,11 +324,12 @@ export class Repository<T extends PgTable> {
 
   /** Inserts one row after validating it; returns the stored row. */
   async create(input: InsertOf<T>): Promise<RowOf<T>> {
-    const values = validate(this.definition.insertSchema, input, `${this.definition.name}.create`)
+    const valid = validate(this.definition.insertSchema, input, `${this.definition.name}.create`)
+    const [values] = await this.derive([valid as Record<string, unknown>])
     return this.run('create', async (executor) => {
       const rows = (await executor
         .insert(this.table as PgTable)
-        .values(values as Record<string, unknown>)
+        .values(values!)
         .returning()) as RowOf<T>[]
       await this.written(rows)
       return rows[0]!
@@ -359,17 +373,17 @@ export class Repository<T extends PgTable> {
           pk: this.pk,
           insertSchema: this.definition.insertSchema,
           entityKey: (id) => this.entityKey(id),
+          derive: (rows) => this.derive(rows),
           run: (fn) => this.run('createMany', () => this.context.transaction(fn)),
         },
         inputs,
         batchSize,
         context,
       )
-    const values = validateEach(this.definition.insertSchema, inputs, context) as Record<
-      string,
-      unknown
-    >[]
-    if (values.length === 0) return Promise.resolve([])
+    const values = await this.derive(
+      validateEach(this.definition.insertSchema, inputs, context) as Record<string, unknown>[],
+    )
+    if (values.length === 0) return []
     return this.run('createMany', () =>
       this.context.transaction(async (tx) => {
         const out: RowOf<T>[] = []
@@ -395,8 +409,9 @@ export class Repository<T extends PgTable> {
       patch,
       `${this.definition.name}.update`,
     ) as Record<string, unknown>
-    const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
-    if (Object.keys(defined).length === 0) return this.getById(id)
+    const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    if (Object.keys(given).length === 0) return this.getById(id)
+    const defined = await this.derivePatch(given)
     return this.run('update', async (executor) => {
       const rows = (await executor
         .update(this.table as PgTable)
@@ -415,7 +430,9 @@ export class Repository<T extends PgTable> {
    */
   async upsert(input: InsertOf<T>, options: UpsertOptions<RowOf<T>> = {}): Promise<RowOf<T>> {
     const context = `${this.definition.name}.upsert`
-    const values = validate(this.definition.insertSchema, input, context) as Record<string, unknown>
+    const [values] = (await this.derive([
+      validate(this.definition.insertSchema, input, context) as Record<string, unknown>,
+    ])) as [Record<string, unknown>]
     const targetKeys = options.target ?? [this.definition.primaryKey.key]
     if (!Array.isArray(targetKeys) || targetKeys.length === 0)
       throw new ValidationError(context, [

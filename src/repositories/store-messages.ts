@@ -13,6 +13,7 @@ import { chatEntityKey, chatsOfUserKey, messageEntityKey } from './cache-keys.js
 import { messageEvent } from './chat-events.js'
 import { activeLeafOfChatRow, linkOlderMessages, resolveMessageId } from './message-tree.js'
 import type { RepositoryContext } from './repository-context.js'
+import { tokenColumns } from './token-columns.js'
 
 /**
  * Writes messages in one transaction, in order: each chat's row locked first (in id order,
@@ -31,6 +32,12 @@ export async function storeMessages(
   cacheKeysOf: (row: ChatMessage) => string[],
 ): Promise<ChatMessage[]> {
   if (values.length === 0) return []
+  // Counted before the transaction: no lock is held while text is tokenized. A reply
+  // that starts streaming is counted when it finishes.
+  const counter = await repository.tokens.counter()
+  values = values.map((value) =>
+    value.status === 'streaming' ? value : { ...value, ...tokenColumns(value, counter) },
+  )
   const chatIds = [...new Set(values.map((v) => v.chatId))].sort()
   return repository.transaction(async (tx: RepositoryContext) => {
     // Locking the chats first (in id order, so that two appends to several chats cannot
@@ -117,6 +124,9 @@ export async function storeMessages(
               set: {
                 parts: sql`excluded.parts`,
                 content: sql`excluded.content`,
+                tokens: sql`excluded.tokens`,
+                partTokens: sql`excluded.part_tokens`,
+                tokenCounter: sql`excluded.token_counter`,
                 metadata: sql`excluded.metadata`,
                 updatedAt: sql`now()`,
               },

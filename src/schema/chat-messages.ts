@@ -4,6 +4,7 @@ import {
   bigint,
   check,
   index,
+  integer,
   jsonb,
   pgTable,
   text,
@@ -80,6 +81,16 @@ export const chatMessages = pgTable(
     model: text('model'),
     /** Token usage the provider reported (the AI SDK's `LanguageModelUsage`), as given. */
     usage: jsonb('usage').$type<Record<string, unknown>>(),
+    /**
+     * The message's tokens as `tokenCounter` counted them when it was written: the sum of
+     * `partTokens`. Null while a reply streams, and for messages stored before counts were
+     * kept; the context builder counts those itself.
+     */
+    tokens: integer('tokens'),
+    /** Tokens per part, in the order of `parts` (a message without parts: one, its content). */
+    partTokens: integer('part_tokens').array(),
+    /** The name of the counter that made the counts (the layer's `tokens.counter`). */
+    tokenCounter: varchar('token_counter', { length: 64 }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** Last write to the message: a streamed reply's writer moves it with every flush. */
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -122,6 +133,9 @@ const KEPT_BY_LIBRARY = {
   finishedAt: true,
   seq: true,
   status: true,
+  tokens: true,
+  partTokens: true,
+  tokenCounter: true,
 } as const
 
 /** Validates a new message. */

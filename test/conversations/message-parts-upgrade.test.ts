@@ -20,7 +20,8 @@ for (const backend of backends) {
       await old.db.execute(
         sql`ALTER TABLE chat_messages DROP COLUMN parts, DROP COLUMN client_id, DROP COLUMN seq,
             DROP COLUMN parent_id, DROP COLUMN status, DROP COLUMN finish_reason, DROP COLUMN model,
-            DROP COLUMN usage, DROP COLUMN updated_at, DROP COLUMN finished_at`,
+            DROP COLUMN usage, DROP COLUMN updated_at, DROP COLUMN finished_at,
+            DROP COLUMN tokens, DROP COLUMN part_tokens, DROP COLUMN token_counter`,
       )
       await old.db.execute(
         sql`ALTER TABLE chats DROP COLUMN last_message_seq, DROP COLUMN active_message_id,
@@ -28,7 +29,7 @@ for (const backend of backends) {
             DROP COLUMN deleted_at`,
       )
       await old.db.execute(
-        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management', '0006_attachments')`,
+        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management', '0006_attachments', '0007_token_counts')`,
       )
       const userId = (
         await old.db.execute<{ id: string }>(
@@ -58,6 +59,7 @@ for (const backend of backends) {
         '0004_streams_and_branches',
         '0005_chat_management',
         '0006_attachments',
+        '0007_token_counts',
       ])
       const loaded = await data.messages.loadUIMessages(chatId)
       expect(loaded).toEqual(

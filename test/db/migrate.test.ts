@@ -21,6 +21,7 @@ for (const backend of backends) {
         '0004_streams_and_branches',
         '0005_chat_management',
         '0006_attachments',
+        '0007_token_counts',
       ])
 
       const first = await data.migrate()
@@ -32,6 +33,7 @@ for (const backend of backends) {
         '0004_streams_and_branches',
         '0005_chat_management',
         '0006_attachments',
+        '0007_token_counts',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -58,6 +60,7 @@ for (const backend of backends) {
         '0004_streams_and_branches',
         '0005_chat_management',
         '0006_attachments',
+        '0007_token_counts',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -71,9 +74,10 @@ for (const backend of backends) {
           { tag: '0004_streams_and_branches', n: 1 },
           { tag: '0005_chat_management', n: 1 },
           { tag: '0006_attachments', n: 1 },
+          { tag: '0007_token_counts', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(7)
+      expect(rows.rows).toHaveLength(8)
     })
   })
 }

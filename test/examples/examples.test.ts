@@ -110,6 +110,7 @@ describe('the example projects, on the packed package', () => {
         'core/0004_streams_and_branches',
         'core/0005_chat_management',
         'core/0006_attachments',
+        'core/0007_token_counts',
         'notes/0000_create_notes',
         'notes/0001_pinned_index',
       ],

@@ -124,6 +124,7 @@ for (const backend of backends) {
           'core/0004_streams_and_branches',
           'core/0005_chat_management',
           'core/0006_attachments',
+          'core/0007_token_counts',
           'notes/0000_create_notes',
           'notes/0001_pinned_index',
         ])

@@ -1,0 +1,3 @@
+ALTER TABLE "chat_messages" ADD COLUMN "tokens" integer;--> statement-breakpoint
+ALTER TABLE "chat_messages" ADD COLUMN "part_tokens" integer[];--> statement-breakpoint
+ALTER TABLE "chat_messages" ADD COLUMN "token_counter" varchar(64);
