@@ -6,26 +6,21 @@
  */
 import { Command, CommanderError } from 'commander'
 import { optionsFromEnv } from '../config/env-variables.js'
-import { createDataLayer } from '../data-layer/create-data-layer.js'
 import type { DataLayer } from '../data-layer/types.js'
 import { assertPersistentDatabase, loadAppConfig } from './app-config.js'
-import {
-  backupCommand,
-  backupsCommand,
-  databaseDown,
-  doctorCommand,
-  healthCommand,
-  type IndexCommandOptions,
-  indexCommand,
-  migrateCommand,
-  type PartitionCommandOptions,
-  partitionCommand,
-  type RolesCommandOptions,
-  restoreCommand,
-  rolesCommand,
-  statusCommand,
+import type {
+  IndexCommandOptions,
+  PartitionCommandOptions,
+  RolesCommandOptions,
 } from './commands.js'
 import { createOutput, EXIT, type Output, reportError } from './output.js'
+
+/**
+ * The commands and the data layer are loaded by the command that runs, not at start:
+ * `--help`, a usage error or a bad option answer without loading Drizzle, Zod or a driver.
+ */
+type Commands = typeof import('./commands.js')
+const loadCommands = (): Promise<Commands> => import('./commands.js')
 
 /** `--config`, read before any command runs. */
 let configFile: string | undefined
@@ -41,6 +36,7 @@ async function withDataLayer(
   try {
     const options = optionsFromEnv(env, await loadAppConfig(configFile ?? env.STRATUM_CONFIG))
     assertPersistentDatabase(options)
+    const { createDataLayer } = await import('../data-layer/create-data-layer.js')
     data = await createDataLayer(options)
   } catch (error) {
     return onOpenFailure?.(error, output) ?? reportError(output, error)
@@ -77,12 +73,19 @@ function program(setExit: (code: number) => void): Command {
   })
   const action =
     <A extends unknown[]>(
-      run: (data: DataLayer, output: Output, ...args: A) => Promise<number>,
-      onOpenFailure?: (error: unknown, output: Output) => number | undefined,
+      run: (commands: Commands, data: DataLayer, output: Output, ...args: A) => Promise<number>,
+      onOpenFailure?: (
+        commands: Commands,
+      ) => (error: unknown, output: Output) => number | undefined,
     ) =>
     async (...args: A) => {
+      const commands = await loadCommands()
       setExit(
-        await withDataLayer(json(), (data, output) => run(data, output, ...args), onOpenFailure),
+        await withDataLayer(
+          json(),
+          (data, output) => run(commands, data, output, ...args),
+          onOpenFailure?.(commands),
+        ),
       )
     }
 
@@ -92,31 +95,36 @@ function program(setExit: (code: number) => void): Command {
     .option('--dry-run', 'list the pending migrations without applying them')
     .option('--verify', 'back up, apply to a throwaway copy first, then to the real database')
     .action(async (options: { dryRun?: boolean; verify?: boolean }) =>
-      action((data, output) => migrateCommand(data, output, options))(),
+      action((c, data, output) => c.migrateCommand(data, output, options))(),
     )
   root
     .command('status')
     .description('applied and pending migrations, extension versions, indexes')
-    .action(action(statusCommand))
+    .action(action((c, data, output) => c.statusCommand(data, output)))
   root
     .command('health')
     .description('check the database, cache and blob store (exit 0 ok, 3 degraded, 4 down)')
-    .action(action(healthCommand, databaseDown))
+    .action(
+      action(
+        (c, data, output) => c.healthCommand(data, output),
+        (c) => c.databaseDown,
+      ),
+    )
   root
     .command('backup')
     .description('back the database up into the blob store, then apply retention')
-    .action(action(backupCommand))
+    .action(action((c, data, output) => c.backupCommand(data, output)))
   root
     .command('backups')
     .description('list the finished backups, newest first')
-    .action(action(backupsCommand))
+    .action(action((c, data, output) => c.backupsCommand(data, output)))
   root
     .command('restore')
     .description('restore a backup into a new or empty database (or directory, for PGlite)')
     .argument('<backup>', 'the backup key, as `stratum backups` lists it')
     .option('--into <target>', 'database URL (created if missing) or, for PGlite, a directory')
     .action(async (key: string, options: { into?: string }) =>
-      action((data, output) => restoreCommand(data, output, key, options.into))(),
+      action((c, data, output) => c.restoreCommand(data, output, key, options.into))(),
     )
   root
     .command('index')
@@ -129,7 +137,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--ef-construction <n>', 'HNSW: candidate list while building')
     .option('--lists <n>', 'IVFFlat: number of lists')
     .action(async (options: IndexCommandOptions) =>
-      action((data, output) => indexCommand(data, output, options))(),
+      action((c, data, output) => c.indexCommand(data, output, options))(),
     )
   root
     .command('partition')
@@ -144,6 +152,7 @@ function program(setExit: (code: number) => void): Command {
       // layer configured for partitions refuses to open.
       const configured = process.env.STRATUM_EMBEDDING_PARTITIONS
       const env = { ...process.env, STRATUM_EMBEDDING_PARTITIONS: undefined }
+      const { partitionCommand } = await loadCommands()
       setExit(
         await withDataLayer(
           json(),
@@ -158,7 +167,7 @@ function program(setExit: (code: number) => void): Command {
     .description(
       'maintenance report: unused indexes, bloat, vacuum, connections, hit ratio, vector indexes',
     )
-    .action(action(doctorCommand))
+    .action(action((c, data, output) => c.doctorCommand(data, output)))
   root
     .command('roles')
     .description('print, or with --apply create, an app role (DML only) and a read-only role')
@@ -171,7 +180,7 @@ function program(setExit: (code: number) => void): Command {
       'environment variable holding the read-only password',
     )
     .action(async (options: RolesCommandOptions) =>
-      action((data, output) => rolesCommand(data, output, options))(),
+      action((c, data, output) => c.rolesCommand(data, output, options))(),
     )
   return root
 }

@@ -11,11 +11,28 @@ const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
 let work: string
 let tarball: string
+/** The example projects' installs, one after another in the background from the start. */
+let installs: Record<'notes' | 'consumer' | 'alone', Promise<string>>
 
 /** The test services of this run, for the example projects' own global setups to find. */
 const serviceEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => name.startsWith('TEST_')),
 )
+
+/** A project of its own with only the packed package installed (no optional peers). */
+async function installAlone(): Promise<string> {
+  const dir = join(work, 'alone')
+  await mkdir(dir)
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'alone', private: true, type: 'module' }),
+  )
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+    cwd: dir,
+    timeout: 240_000,
+  })
+  return dir
+}
 
 /** Copies an example project out of the repository and installs the packed package in it. */
 async function install(example: string): Promise<string> {
@@ -71,13 +88,22 @@ describe('the example projects, on the packed package', () => {
     await builtPackage()
     const { stdout } = await run('npm', ['pack', '--pack-destination', work], { cwd: root })
     tarball = join(work, stdout.trim().split('\n').at(-1)!)
+    // Installing is mostly waiting on the disk: the next project installs while the tests
+    // of the one before run. A failed install fails the test that awaits it.
+    const notes = install('extension-notes')
+    const consumer = notes.catch(() => {}).then(() => install('consumer-tests'))
+    const alone = consumer.catch(() => {}).then(installAlone)
+    for (const promise of [notes, consumer, alone]) promise.catch(() => {})
+    installs = { notes, consumer, alone }
   }, 300_000)
   afterAll(async () => {
+    // An install still running when a test failed must not find its directory gone.
+    if (installs) await Promise.allSettled(Object.values(installs))
     if (work) await rm(work, { recursive: true, force: true })
   })
 
   it('extension-notes builds, type-checks and passes its tests on PGlite and on Postgres', async () => {
-    const dir = await install('extension-notes')
+    const dir = await installs.notes
     await run('npm', ['run', 'build'], { cwd: dir, timeout: 120_000 })
     const { report } = await vitest(dir, ['test'])
     const names = report.testResults.flatMap((f) => f.assertionResults)
@@ -119,7 +145,7 @@ describe('the example projects, on the packed package', () => {
   }, 600_000)
 
   it('consumer-tests: parallel workers, each file on its own database, cache prefix and blob prefix, under Vitest and Jest', async () => {
-    const dir = await install('consumer-tests')
+    const dir = await installs.consumer
     const { report, stdout } = await vitest(dir, ['test'])
     expect(report.numFailedTests).toBe(0)
     expect(report.numPassedTests).toBe(8)
@@ -158,16 +184,7 @@ describe('the example projects, on the packed package', () => {
   }, 600_000)
 
   it('installed alone (no optional packages): the embedded default works from ESM, CommonJS and esbuild bundles, Redis or S3 asks for its package, and its types need neither', async () => {
-    const dir = join(work, 'alone')
-    await mkdir(dir)
-    await writeFile(
-      join(dir, 'package.json'),
-      JSON.stringify({ name: 'alone', private: true, type: 'module' }),
-    )
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
-      cwd: dir,
-      timeout: 240_000,
-    })
+    const dir = await installs.alone
     for (const optional of ['ioredis', '@aws-sdk/client-s3', 's3rver', 'testcontainers'])
       expect(existsSync(join(dir, 'node_modules', optional)), optional).toBe(false)
     const script = `
