@@ -38,6 +38,15 @@ export {
 } from './cache/resumable-stream-clients.js'
 export { ENV_VARIABLES, type EnvVariable } from './config/env-variables.js'
 export type { DataLayerOptions } from './config/options.js'
+export type {
+  BuiltContext,
+  ContextExclusion,
+  ContextExclusionReason,
+  ContextMessage,
+  ContextRelevant,
+  ContextUIMessage,
+} from './context/context-builder.js'
+export { type BuildContextOptions, CONTEXT_DEFAULTS } from './context/context-options.js'
 export { type CreateDataLayer, createDataLayer } from './data-layer/create-data-layer.js'
 export type {
   BlobHealth,

@@ -4,6 +4,7 @@ import { SessionStore } from '../cache/session-store.js'
 import { CACHE_TEST_HOOKS, type CacheTestHooks } from '../cache/test-hooks.js'
 import { optionsFromEnv } from '../config/env-variables.js'
 import { type DataLayerOptions, resolveOptions } from '../config/options.js'
+import { ContextBuilder } from '../context/context-builder.js'
 import { adminConnection } from '../db/admin-connection.js'
 import type { DatabaseConnection } from '../db/connection.js'
 import { mapDatabaseError, mapIfDatabaseError } from '../db/map-database-error.js'
@@ -174,6 +175,10 @@ async function createDataLayerImpl(
     blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
     attachments,
     live,
+    context: new ContextBuilder({
+      context: scopes.root.context,
+      hybridSearch: (options) => scopes.root.repositories.vectors.hybridSearch(options),
+    }),
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')
       return rateLimit(key, limit)

@@ -15,6 +15,17 @@ export interface TokenCounter {
 /** The name stored with counts of the default counter: OpenAI's current encoding. */
 export const DEFAULT_TOKEN_COUNTER_NAME = 'o200k_base'
 
+/** A {@link TokenCounter} given as an option: a name of 1 to 64 safe characters and a count. */
+export const tokenCounterField = z.custom<TokenCounter>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as TokenCounter).count === 'function' &&
+    typeof (v as TokenCounter).name === 'string' &&
+    /^[\w.:/@-]{1,64}$/.test((v as TokenCounter).name),
+  'must be { name, count(text) }, the name 1 to 64 letters, digits or . : / @ _ -',
+)
+
 /** The `tokens` options of `createDataLayer()`. */
 export const tokensSchema = z
   .object({
@@ -22,17 +33,7 @@ export const tokensSchema = z
      * The counter of message parts (default: `o200k_base`, the encoding of OpenAI's current
      * models, counted in-process by gpt-tokenizer, no network).
      */
-    counter: z
-      .custom<TokenCounter>(
-        (v) =>
-          typeof v === 'object' &&
-          v !== null &&
-          typeof (v as TokenCounter).count === 'function' &&
-          typeof (v as TokenCounter).name === 'string' &&
-          /^[\w.:/@-]{1,64}$/.test((v as TokenCounter).name),
-        'must be { name, count(text) }, the name 1 to 64 letters, digits or . : / @ _ -',
-      )
-      .optional(),
+    counter: tokenCounterField.optional(),
   })
   .strict()
   .default({})
