@@ -201,15 +201,12 @@ export class Repository<T extends PgTable> {
    * deleting transaction before the delete. None by default.
    * @internal
    */
-  /**
-   * Columns a table's rows derive from what was written (a message's token counts), added
-   * to validated rows before they are inserted. None by default.
-   */
+  /** Columns derived from the rest (a message's token counts), added to rows before inserts. */
   protected async derive(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
     return rows
   }
 
-  /** The same for a validated partial update: what else it sets. None by default. */
+  /** The same for a validated partial update: what else it sets. */
   protected async derivePatch(patch: Record<string, unknown>): Promise<Record<string, unknown>> {
     return patch
   }
