@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { activeLeafOfChatRow, resolveMessageId } from '../repositories/message-tree.js'
@@ -213,8 +213,24 @@ export class ContextBuilder {
         Math.floor(wanted.budget * wanted.relevant.share),
         wanted.budget - baseSystem - turnCost,
       )
+      // A deleted chat is not remembered, though its vectors stay until it is purged.
+      const chatIds = [...new Set(hits.flatMap((hit) => (hit.chatId ? [hit.chatId] : [])))]
+      const live =
+        chatIds.length === 0
+          ? new Set<string>()
+          : new Set(
+              (
+                await this.#read(operation, () =>
+                  context.executor
+                    .select({ id: chats.id })
+                    .from(chats)
+                    .where(and(inArray(chats.id, chatIds), isNull(chats.deletedAt))),
+                )
+              ).map((chat) => chat.id),
+            )
       const lines: string[] = []
       for (const hit of hits) {
+        if (hit.chatId !== null && !live.has(hit.chatId)) continue
         if (hit.messageId !== null && inWindow.has(hit.messageId)) continue
         const text = withRelevant(instructions, [...lines, `- ${oneLine(hit.content)}`])
         if (systemCost(text) - baseSystem > allowance) continue

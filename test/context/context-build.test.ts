@@ -224,6 +224,39 @@ for (const backend of backends) {
       expect(all.relevant).toEqual([])
     })
 
+    it("finds relevant messages in the user's other chats, and forgets a chat the user deleted", async () => {
+      const other = await data.chats.create({ userId: user.id, title: 'house' })
+      const KEY = 'The spare key is under the blue flowerpot by the door.'
+      const [stored] = await data.messages.saveUIMessages(other.id, [
+        { id: 'k', role: 'user', parts: [{ type: 'text', text: KEY }] },
+      ])
+      await data.vectors.upsert([
+        {
+          userId: user.id,
+          chatId: other.id,
+          messageId: stored!.id,
+          content: KEY,
+          embedding: embed(KEY),
+        },
+      ])
+      const ask = () =>
+        data.context.build({
+          chatId: chat.id,
+          userId: user.id,
+          budget: 2000,
+          relevant: {
+            text: 'Where is the spare key?',
+            embedding: embed('Where is the spare key?'),
+          },
+        })
+      expect((await ask()).relevant.map((r) => r.messageId)).toContain(stored!.id)
+      // Deleted softly: its vectors stay until a purge, but it is not remembered.
+      await data.chats.softDelete(other.id)
+      const after = await ask()
+      expect(after.relevant.map((r) => r.messageId)).not.toContain(stored!.id)
+      expect(after.system ?? '').not.toContain('flowerpot')
+    })
+
     it('is the same for the same data and options', async () => {
       for (const budget of [700, 3000]) expect(await build(budget)).toEqual(await build(budget))
     })
