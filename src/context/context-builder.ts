@@ -10,6 +10,7 @@ import type { ChatMessage } from '../schema/chat-messages.js'
 import { chats } from '../schema/chats.js'
 import { toUIMessage } from '../schema/ui-messages.js'
 import { countMessageTokens } from '../tokens/message-tokens.js'
+import { checkedCounter } from '../tokens/token-counter.js'
 import { assertUuid } from '../util/is-uuid.js'
 import type { HybridSearchHit, HybridSearchOptions } from '../vector/vector-types.js'
 import { type BuildContextOptions, buildContextSchema } from './context-options.js'
@@ -142,7 +143,7 @@ export class ContextBuilder {
     const wanted = validate(buildContextSchema, options, operation)
     assertUuid(wanted.chatId, operation, 'chatId', 'the id of a chat')
     assertUuid(wanted.userId, operation, 'userId', 'the id of a user')
-    const counter = wanted.counter ?? (await context.tokens.counter())
+    const counter = wanted.counter ? checkedCounter(wanted.counter) : await context.tokens.counter()
     const overhead = wanted.messageOverheadTokens
 
     const { rows, unreadFrom } = await this.#read(operation, () =>

@@ -73,21 +73,37 @@ export class TokenCounting {
     return this.#configured?.name ?? DEFAULT_TOKEN_COUNTER_NAME
   }
 
-  /** A counter whose counts are whole numbers, or a `CONFIG` error naming what it returned. */
+  /** The layer's counter, checked on every count (see {@link checkedCounter}). */
   async counter(): Promise<TokenCounter> {
-    const counter = this.#configured ?? (await loadDefaultCounter())
-    return {
-      name: counter.name,
-      count(text) {
-        const n = counter.count(text)
-        if (!Number.isSafeInteger(n) || n < 0) {
-          throw new StratumError(
-            'CONFIG',
-            `tokens.counter "${counter.name}" returned ${String(n)}; a count must be a whole number of at least 0`,
-          )
-        }
-        return n
-      },
-    }
+    return checkedCounter(this.#configured ?? (await loadDefaultCounter()))
+  }
+}
+
+/**
+ * `counter` with every count checked: a whole number of at least 0, or `CONFIG` naming the
+ * counter and what it returned (a throw is `CONFIG` too, with the error as its cause).
+ * @internal
+ */
+export function checkedCounter(counter: TokenCounter): TokenCounter {
+  return {
+    name: counter.name,
+    count(text) {
+      let n: number
+      try {
+        n = counter.count(text)
+      } catch (error) {
+        const kind = error instanceof Error ? error.name : typeof error
+        throw new StratumError('CONFIG', `tokens.counter "${counter.name}" threw (${kind})`, {
+          cause: error,
+        })
+      }
+      if (!Number.isSafeInteger(n) || n < 0) {
+        throw new StratumError(
+          'CONFIG',
+          `tokens.counter "${counter.name}" returned ${String(n)}; a count must be a whole number of at least 0`,
+        )
+      }
+      return n
+    },
   }
 }

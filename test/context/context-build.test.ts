@@ -267,6 +267,19 @@ for (const backend of backends) {
       expect(small.message).toMatch(
         /budget.*system instructions \(\d+\) and the current turn \(\d+\)/,
       )
+      // A counter given for the call is held to the same rule as the layer's.
+      for (const count of [
+        () => Number.NaN,
+        () => {
+          throw new Error('boom')
+        },
+      ]) {
+        const refused = await failure(() =>
+          data.context.build({ ...options(1000), counter: { name: 'bad', count } }),
+        )
+        expect(refused.code).toBe('CONFIG')
+        expect(refused.message).toContain('tokens.counter "bad"')
+      }
       const other = await data.users.create({ email: uniqueEmail('stranger') })
       const foreign = await failure(() =>
         data.context.build({ chatId: chat.id, userId: other.id, budget: 1000 }),

@@ -161,7 +161,10 @@ describe('a counter of your own', () => {
     let bad: number | undefined
     const counter: TokenCounter = {
       name: 'words',
-      count: (text) => bad ?? words.count(text),
+      count: (text) => {
+        if (bad === -2) throw new Error('the counter broke')
+        return bad ?? words.count(text)
+      },
     }
     const data = await backends[0]!.open({ tokens: { counter } })
     const user = await data.users.create({ email: uniqueEmail('words') })
@@ -173,12 +176,16 @@ describe('a counter of your own', () => {
     })
     expect(message).toMatchObject({ tokens: 3, partTokens: [3], tokenCounter: 'words' })
 
-    for (bad of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+    for (bad of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, -2]) {
       const refused = await failure(() =>
         data.messages.append({ chatId: chat.id, role: 'user', content: 'hello' }),
       )
       expect(refused.code).toBe('CONFIG')
-      expect(refused.message).toContain(`tokens.counter "words" returned ${bad}`)
+      expect(refused.message).toContain(
+        bad === -2
+          ? 'tokens.counter "words" threw (Error)'
+          : `tokens.counter "words" returned ${bad}`,
+      )
     }
     expect((await data.messages.findMany({ where: { chatId: chat.id } })).length).toBe(1)
   })
