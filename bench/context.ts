@@ -1,14 +1,13 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import pg from 'pg'
 import { createDataLayer, type DataLayer } from '../src/index.js'
+import { wordHashEmbedding } from '../src/testing/synthetic-vectors.js'
 import { createEmptyDatabase, dropDatabase } from '../src/testing/template-databases.js'
+import { o200k as count } from '../test/helpers/tokens.js'
 import { compareThroughput, formatRate, printTable } from './measure.js'
 
 const DIMENSIONS = 64
 const BUDGET = 8000
 const LAST_N = 20
-const ordinary = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() }
-const count = (text: string) => (text === '' ? 0 : countTokens(text, ordinary))
 
 /** Facts planted deep in the chat, and the questions that need them. */
 const FACTS = [
@@ -19,17 +18,7 @@ const FACTS = [
   ['The rental car is a blue Skoda, plate ZH 88123.', 'What is the plate of the rental car?'],
 ] as const
 
-/** A bag-of-words embedding (words hashed into dimensions), so the bench needs no model. */
-function embed(text: string): number[] {
-  const v = new Array<number>(DIMENSIONS).fill(0)
-  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
-    let h = 2166136261
-    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
-    v[Math.abs(h) % DIMENSIONS]! += 1
-  }
-  const norm = Math.hypot(...v) || 1
-  return v.map((x) => x / norm)
-}
+const embed = (text: string) => wordHashEmbedding(text, DIMENSIONS)
 
 /** A chat of `n` messages, facts planted at even spacing in its first half, each embedded. */
 async function seedChat(data: DataLayer, n: number) {

@@ -1,4 +1,4 @@
-import { desc, inArray, sql } from 'drizzle-orm'
+import { desc, sql } from 'drizzle-orm'
 import type { Executor } from '../db/connection.js'
 import { type ChatMessage, chatMessages } from '../schema/chat-messages.js'
 
@@ -41,16 +41,14 @@ export async function walkBranch(
       SELECT m.id, m.parent_id, p.total + ${cost}, p.seen_user OR m.role = 'user'
         FROM chat_messages m JOIN path p ON m.id = p.parent_id
        WHERE p.total <= ${limits.budget}::int OR NOT p.seen_user
-    ) SELECT id, parent_id FROM path`
-  const path = await executor.execute<{ id: string; parent_id: string | null }>(walk)
-  const ids = path.rows.map((row) => row.id)
-  const rows =
-    ids.length === 0
-      ? []
-      : await executor
-          .select()
-          .from(chatMessages)
-          .where(inArray(chatMessages.id, ids))
-          .orderBy(desc(chatMessages.seq), desc(chatMessages.createdAt), desc(chatMessages.id))
-  return { rows, unreadFrom: path.rows.at(-1)?.parent_id ?? null }
+    ) SELECT id FROM path`
+  // One query: the rows of the walk by a subquery, not a list of ids (which a branch read
+  // to its root, of messages without counts, could make longer than a statement takes).
+  const rows = await executor
+    .select()
+    .from(chatMessages)
+    .where(sql`${chatMessages.id} IN (${walk})`)
+    .orderBy(desc(chatMessages.seq), desc(chatMessages.createdAt), desc(chatMessages.id))
+  // A parent's seq is below its child's: the last row is where the walk stopped.
+  return { rows, unreadFrom: rows.at(-1)?.parentId ?? null }
 }

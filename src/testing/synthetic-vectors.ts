@@ -73,3 +73,20 @@ export function norm(vector: readonly number[]): number {
   for (const x of vector) sum += x * x
   return Math.sqrt(sum)
 }
+
+/**
+ * A bag-of-words embedding: each word (lower-cased letters and digits) hashed into one of
+ * `dimensions` with FNV-1a, then normalised. Texts that share words are near, so hybrid
+ * search finds facts without an embedding model (tests and benches).
+ * @internal
+ */
+export function wordHashEmbedding(text: string, dimensions: number): number[] {
+  const v = new Array<number>(dimensions).fill(0)
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let h = 2166136261
+    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
+    v[Math.abs(h) % dimensions]! += 1
+  }
+  const length = norm(v) || 1
+  return v.map((x) => x / length)
+}

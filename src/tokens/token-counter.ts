@@ -73,9 +73,14 @@ export class TokenCounting {
     return this.#configured?.name ?? DEFAULT_TOKEN_COUNTER_NAME
   }
 
-  /** The layer's counter, checked on every count (see {@link checkedCounter}). */
-  async counter(): Promise<TokenCounter> {
-    return checkedCounter(this.#configured ?? (await loadDefaultCounter()))
+  #checked: Promise<TokenCounter> | undefined
+
+  /** The layer's counter, checked on every count (see {@link checkedCounter}); made once. */
+  counter(): Promise<TokenCounter> {
+    this.#checked ??= this.#configured
+      ? Promise.resolve(checkedCounter(this.#configured))
+      : loadDefaultCounter().then(checkedCounter)
+    return this.#checked
   }
 }
 

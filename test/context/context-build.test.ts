@@ -1,15 +1,14 @@
 import { convertToModelMessages, modelMessageSchema, type UIMessage } from 'ai'
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { BuiltContext, Chat, DataLayer, User } from '../../src/index.js'
+import { wordHashEmbedding } from '../../src/testing/synthetic-vectors.js'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
+import { o200k } from '../helpers/tokens.js'
 
 // Issue #20, item 2: the context of a chat's next turn within a token budget.
 
 const DIMENSIONS = 64
-const ordinary = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() }
-const o200k = (text: string) => (text === '' ? 0 : countTokens(text, ordinary))
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
@@ -19,17 +18,7 @@ const FACT = 'Remember this: my locker code is 7319, locker 42 at Oerlikon stati
 const QUESTION = 'What was my locker code at Oerlikon?'
 const FOREIGN = 'My locker code is 1111 at Oerlikon station, locker 7.'
 
-/** A bag-of-words embedding: each word hashed into a dimension, then normalised. */
-function embed(text: string): number[] {
-  const v = new Array<number>(DIMENSIONS).fill(0)
-  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
-    let h = 2166136261
-    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
-    v[Math.abs(h) % DIMENSIONS]! += 1
-  }
-  const norm = Math.hypot(...v) || 1
-  return v.map((x) => x / norm)
-}
+const embed = (text: string) => wordHashEmbedding(text, DIMENSIONS)
 
 /**
  * What the test counts, by its own reading of the documented rules: each part's model text

@@ -1,15 +1,11 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { DataLayer, TokenCounter, User } from '../../src/index.js'
 import { createDataLayer } from '../../src/index.js'
 import { backends, backendTitle, uniqueEmail } from '../helpers/backends.js'
 import { failure } from '../helpers/failure.js'
+import { o200k } from '../helpers/tokens.js'
 
 // Issue #20, item 1: every message part gets a token count when it is written.
-
-/** Counted here as the package counts, independently of the library's wrapper. */
-const ordinary = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() }
-const o200k = (text: string) => (text === '' ? 0 : countTokens(text, ordinary))
 
 const words: TokenCounter = {
   name: 'words',

@@ -1,16 +1,14 @@
 import fc from 'fast-check'
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Chat, DataLayer } from '../../src/index.js'
 import { backends, uniqueEmail } from '../helpers/backends.js'
 import { propertyOptions, settle } from '../helpers/property.js'
+import { o200k } from '../helpers/tokens.js'
 
 // Issue #20, token accounting: generated messages. Every stored message has one count per
 // part, each what o200k_base gives the part's model text, and their sum; a counter's answer
 // is stored exactly or refused with CONFIG, writing nothing.
 
-const ordinary = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() }
-const o200k = (text: string) => (text === '' ? 0 : countTokens(text, ordinary))
 // Any text that can be stored, special-token markers and surrogate pairs included.
 const text = fc
   .oneof(
