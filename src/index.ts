@@ -38,15 +38,31 @@ export {
 } from './cache/resumable-stream-clients.js'
 export { ENV_VARIABLES, type EnvVariable } from './config/env-variables.js'
 export type { DataLayerOptions } from './config/options.js'
+export type { ChatContext } from './context/chat-context.js'
 export type {
   BuiltContext,
   ContextExclusion,
   ContextExclusionReason,
   ContextMessage,
+  ContextNote,
   ContextRelevant,
-  ContextUIMessage,
+  ContextSummary,
 } from './context/context-builder.js'
 export { type BuildContextOptions, CONTEXT_DEFAULTS } from './context/context-options.js'
+export type { ContextUIMessage } from './context/message-cost.js'
+export {
+  type ChatOfUser,
+  MAX_NOTE_LENGTH,
+  MAX_NOTES_PER_CHAT,
+  type PinNoteOptions,
+} from './context/pinned-notes.js'
+export type { StoredSummary, SummarizeResult, SummarizeStatus } from './context/summarizer.js'
+export {
+  MAX_SUMMARY_LENGTH,
+  SUMMARY_DEFAULTS,
+  type SummarizeInput,
+  type SummarizeOptions,
+} from './context/summary-options.js'
 export { type CreateDataLayer, createDataLayer } from './data-layer/create-data-layer.js'
 export type {
   BlobHealth,

@@ -1,20 +1,20 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
-import { mapDatabaseError } from '../db/map-database-error.js'
-import { StratumError, ValidationError } from '../errors.js'
-import { activeLeafOfChatRow, resolveMessageId } from '../repositories/message-tree.js'
+import { and, inArray, isNull } from 'drizzle-orm'
+import { withDatabaseErrors } from '../db/map-database-error.js'
+import { ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { notFoundChat } from '../repositories/store-messages.js'
-import { uiMessageOf } from '../repositories/ui-message-of.js'
 import { validate } from '../repositories/validate.js'
 import type { ChatMessage } from '../schema/chat-messages.js'
+import type { ChatNote } from '../schema/chat-notes.js'
 import { chats } from '../schema/chats.js'
-import { toUIMessage } from '../schema/ui-messages.js'
-import { countMessageTokens } from '../tokens/message-tokens.js'
 import { checkedCounter } from '../tokens/token-counter.js'
 import { assertUuid } from '../util/is-uuid.js'
 import type { HybridSearchHit, HybridSearchOptions } from '../vector/vector-types.js'
 import { type BuildContextOptions, buildContextSchema } from './context-options.js'
-import { walkBranch } from './path-walk.js'
+import { type ContextUIMessage, messageCost, uiMessagesOfRows } from './message-cost.js'
+import { ownedChatLeaf } from './owned-chat.js'
+import { type WalkedBranch, type WalkLimits, walkBranch } from './path-walk.js'
+import { notesOfChat } from './pinned-notes.js'
+import { SystemText } from './system-text.js'
 
 /** Why a message of the branch is not in the context. */
 export type ContextExclusionReason =
@@ -26,9 +26,6 @@ export type ContextExclusionReason =
   | 'turn-start'
   /** A message with the role `tool` (stored by `append`), which UI messages do not have. */
   | 'tool-role'
-
-/** A message as the AI SDK's `UIMessage` (what `messages.loadUIMessages` returns). */
-export type ContextUIMessage = ReturnType<typeof toUIMessage>
 
 /** A message of the chat in the context. */
 export interface ContextMessage {
@@ -52,14 +49,34 @@ export interface ContextRelevant {
   readonly content: string
 }
 
+/** A pinned note of the chat, and what it added to the system text. */
+export interface ContextNote {
+  readonly id: string
+  readonly tokens: number
+}
+
+/** The chat's summary that the walk up the branch stopped at. */
+export interface ContextSummary {
+  readonly id: string
+  /** It covers this message and every message before it on the branch. */
+  readonly coversMessageId: string
+  /** How many messages it covers. */
+  readonly messageCount: number
+  /** What it adds to the system text. */
+  readonly tokens: number
+  /** Whether it is in `system`: it is left out when the budget has no room for it. */
+  readonly included: boolean
+}
+
 /**
  * What `context.build` returns. `M` is the type its messages are given as: pass the AI SDK's
  * `UIMessage` (`build<UIMessage>(...)`) to hand them to `convertToModelMessages` as they are.
  */
 export interface BuiltContext<M = ContextUIMessage> {
   /**
-   * The system text: the instructions, then the relevant older messages. Give it to the
-   * model as `system`; undefined when there is neither.
+   * The system text: the instructions, the pinned notes, the summary of what came before the
+   * messages, then the relevant older messages. Give it to the model as `system`; undefined
+   * when there is none of them.
    */
   readonly system: string | undefined
   /**
@@ -70,21 +87,32 @@ export interface BuiltContext<M = ContextUIMessage> {
   readonly messages: M[]
   /** The messages in `messages`, oldest first, with their costs. */
   readonly included: readonly ContextMessage[]
+  /** The chat's pinned notes in `system`, in the order they were pinned. */
+  readonly notes: readonly ContextNote[]
+  /** Pinned notes left out: the budget had no room for them after the current turn. */
+  readonly excludedNotes: readonly ContextNote[]
+  /** The newest summary on the branch before the messages, whether or not it fit. */
+  readonly summary: ContextSummary | null
   /** The relevant older messages and chunks in `system`, most relevant first. */
   readonly relevant: readonly ContextRelevant[]
   /** Messages of the branch that were read and left out, newest first. */
   readonly excluded: readonly ContextExclusion[]
   /**
    * The newest message of the branch that was not read: it and everything before it did not
-   * fit. Null when the branch was read to its first message.
+   * fit, or (with `summary`) are what the summary covers. Null when the branch was read to
+   * its first message.
    */
   readonly unreadFrom: string | null
   readonly tokens: {
     readonly budget: number
     /** All of it: `system` plus `messages`, as counted; never more than the budget. */
     readonly used: number
-    /** The system text (instructions and relevant messages) with its overhead. */
+    /** The system text (instructions, notes, summary, relevant messages) with its overhead. */
     readonly system: number
+    /** The part of `system` the pinned notes took. */
+    readonly notes: number
+    /** The part of `system` the summary took (0 when it is left out). */
+    readonly summary: number
     /** The part of `system` the relevant messages took. */
     readonly relevant: number
     readonly messages: number
@@ -98,8 +126,6 @@ export interface ContextBuilderParts {
   readonly context: RepositoryContext
   readonly hybridSearch: (options: HybridSearchOptions) => Promise<HybridSearchHit[]>
 }
-
-const RELEVANT_HEADER = 'Relevant earlier messages:'
 
 /**
  * Builds what a model sees on a chat's next turn within a token budget. See
@@ -125,11 +151,14 @@ export class ContextBuilder {
    * 1. the system instructions (`system`);
    * 2. the current turn: the latest user message and anything after it (a tool loop's
    *    steps), whole;
-   * 3. older messages and chunks relevant to the new message (`relevant`: hybrid search over
+   * 3. the chat's pinned notes (`pin`), each whole, in the order they were pinned;
+   * 4. the newest summary on the branch (`summarize`): the walk up the branch stops at the
+   *    message it covers;
+   * 5. older messages and chunks relevant to the new message (`relevant`: hybrid search over
    *    this user's stored vectors, up to `share` of the budget), as lines of the system text,
    *    leaving out those already in the window;
-   * 4. the most recent messages before the turn that fit, whole, back to the first that does
-   *    not; the window then begins at a user message.
+   * 6. the most recent messages before the turn (after the summary) that fit, whole, back to
+   *    the first that does not; the window then begins at a user message.
    *
    * Every message is whole: a tool call and its result, a message and its files, are in or
    * out together. Counts are the stored ones when they were made by the same counter, else
@@ -146,34 +175,28 @@ export class ContextBuilder {
     const counter = wanted.counter ? checkedCounter(wanted.counter) : await context.tokens.counter()
     const overhead = wanted.messageOverheadTokens
 
-    const { rows, unreadFrom } = await this.#read(operation, () =>
-      this.#branch(wanted.chatId, wanted.userId, wanted.leafId, {
+    const { rows, summary, unreadFrom, notes } = await withDatabaseErrors(operation, () =>
+      this.#branch(wanted, {
         budget: wanted.budget,
         messageOverheadTokens: overhead,
         fileTokens: wanted.fileTokens,
+        summaries: true,
       }),
     )
-    const costOf = (row: ChatMessage) => {
-      const counted =
-        row.tokenCounter === counter.name && row.tokens !== null
-          ? row.tokens
-          : countMessageTokens(row, counter).total
-      const files = (row.parts ?? []).filter((part) => part.type === 'file').length
-      return counted + overhead + files * wanted.fileTokens
-    }
+    const rules = { counter, messageOverheadTokens: overhead, fileTokens: wanted.fileTokens }
     const excluded: ContextExclusion[] = []
     const candidates: { row: ChatMessage; tokens: number }[] = []
     for (const row of rows) {
-      const tokens = costOf(row)
+      const tokens = messageCost(row, rules)
       const reason =
         row.status === 'streaming' ? 'streaming' : row.role === 'tool' ? 'tool-role' : undefined
       if (reason) excluded.push({ ...describe(row, tokens), reason })
       else candidates.push({ row, tokens })
     }
 
-    const instructions = wanted.system ?? ''
-    const systemCost = (text: string) => (text === '' ? 0 : counter.count(text) + overhead)
-    const baseSystem = systemCost(instructions)
+    const systemCost = (text: SystemText) => text.cost(counter, overhead)
+    let system = new SystemText(wanted.system ?? '')
+    const baseSystem = systemCost(system)
     const turnEnd = candidates.findIndex(({ row }) => row.role === 'user')
     const turn = turnEnd === -1 ? [] : candidates.slice(0, turnEnd + 1)
     const turnCost = turn.reduce((sum, c) => sum + c.tokens, 0)
@@ -184,6 +207,33 @@ export class ContextBuilder {
           message: `is ${wanted.budget} tokens, less than the system instructions (${baseSystem}) and the current turn (${turnCost}) need together`,
         },
       ])
+    }
+    // Each addition to the system text is kept only if it still leaves room for the turn.
+    const fits = (text: SystemText) => systemCost(text) + turnCost <= wanted.budget
+    const includedNotes: ContextNote[] = []
+    const excludedNotes: ContextNote[] = []
+    for (const note of notes) {
+      const withNote = system.withNote(note.content)
+      const tokens = systemCost(withNote) - systemCost(system)
+      if (fits(withNote)) {
+        system = withNote
+        includedNotes.push({ id: note.id, tokens })
+      } else excludedNotes.push({ id: note.id, tokens })
+    }
+    const notesTokens = systemCost(system) - baseSystem
+    let summaryUsed: ContextSummary | null = null
+    if (summary) {
+      const withSummary = system.withSummary(summary.content ?? '')
+      const tokens = systemCost(withSummary) - systemCost(system)
+      const included = fits(withSummary)
+      if (included) system = withSummary
+      summaryUsed = {
+        id: summary.id,
+        coversMessageId: summary.coversMessageId,
+        messageCount: summary.messageCount,
+        tokens,
+        included,
+      }
     }
 
     // The recent window as it would be without relevant messages: what relevant ones skip.
@@ -197,46 +247,21 @@ export class ContextBuilder {
       }
       return Math.max(n, turn.length)
     }
+    const beforeRelevant = systemCost(system)
     const inWindow = new Set(
-      candidates.slice(0, fill(wanted.budget - baseSystem)).map(({ row }) => row.id),
+      candidates.slice(0, fill(wanted.budget - beforeRelevant)).map(({ row }) => row.id),
     )
-    let system = instructions
     const relevant: ContextRelevant[] = []
     if (wanted.relevant) {
-      const hits = await this.#parts.hybridSearch({
-        userId: wanted.userId,
-        text: wanted.relevant.text,
-        embedding: wanted.relevant.embedding,
-        limit: wanted.relevant.limit,
-        consistency: 'primary',
-      })
       const allowance = Math.min(
         Math.floor(wanted.budget * wanted.relevant.share),
-        wanted.budget - baseSystem - turnCost,
+        wanted.budget - beforeRelevant - turnCost,
       )
-      // A deleted chat is not remembered, though its vectors stay until it is purged.
-      const chatIds = [...new Set(hits.flatMap((hit) => (hit.chatId ? [hit.chatId] : [])))]
-      const live =
-        chatIds.length === 0
-          ? new Set<string>()
-          : new Set(
-              (
-                await this.#read(operation, () =>
-                  context.executor
-                    .select({ id: chats.id })
-                    .from(chats)
-                    .where(and(inArray(chats.id, chatIds), isNull(chats.deletedAt))),
-                )
-              ).map((chat) => chat.id),
-            )
-      const lines: string[] = []
-      for (const hit of hits) {
-        if (hit.chatId !== null && !live.has(hit.chatId)) continue
+      for (const hit of await this.#relevantHits(operation, wanted.userId, wanted.relevant)) {
         if (hit.messageId !== null && inWindow.has(hit.messageId)) continue
-        const text = withRelevant(instructions, [...lines, `- ${oneLine(hit.content)}`])
-        if (systemCost(text) - baseSystem > allowance) continue
-        lines.push(`- ${oneLine(hit.content)}`)
-        system = text
+        const withHit = system.withRelevant(hit.content)
+        if (systemCost(withHit) - beforeRelevant > allowance) continue
+        system = withHit
         relevant.push({
           chunkId: hit.id,
           chatId: hit.chatId,
@@ -260,12 +285,19 @@ export class ContextBuilder {
     excluded.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0))
     const window = candidates.slice(0, count).reverse()
     const messageTokens = window.reduce((sum, c) => sum + c.tokens, 0)
-    const messages = await this.#uiMessages(window.map(({ row }) => row))
+    const messages = await uiMessagesOfRows(
+      context,
+      window.map(({ row }) => row),
+    )
+    const text = system.toString()
     return {
-      system: system === '' ? undefined : system,
+      system: text === '' ? undefined : text,
       // The shape is the SDK's UIMessage; `M` lets a caller name it without a cast.
       messages: messages as M[],
       included: window.map(({ row, tokens }) => describe(row, tokens)),
+      notes: includedNotes,
+      excludedNotes,
+      summary: summaryUsed,
       relevant,
       excluded,
       unreadFrom,
@@ -273,69 +305,71 @@ export class ContextBuilder {
         budget: wanted.budget,
         used: systemTokens + messageTokens,
         system: systemTokens,
-        relevant: systemTokens - baseSystem,
+        notes: notesTokens,
+        summary: summaryUsed?.included ? summaryUsed.tokens : 0,
+        relevant: systemTokens - beforeRelevant,
         messages: messageTokens,
       },
       counter: counter.name,
     }
   }
 
-  async #branch(
-    chatId: string,
+  /** This user's stored vectors that match, from chats that are not deleted. */
+  async #relevantHits(
+    operation: string,
     userId: string,
-    leafId: string | undefined,
-    limits: Parameters<typeof walkBranch>[3],
-  ) {
+    relevant: NonNullable<BuildContextOptions['relevant']>,
+  ): Promise<HybridSearchHit[]> {
     const { context } = this.#parts
-    const [chat] = await context.executor
-      .select({ leaf: sql<string | null>`${activeLeafOfChatRow}`, deletedAt: chats.deletedAt })
-      .from(chats)
-      .where(and(eq(chats.id, chatId), eq(chats.userId, userId)))
-    // Another user's chat is not found: whether it exists is not the caller's to know.
-    if (!chat) throw notFoundChat(chatId)
-    if (chat.deletedAt !== null) {
-      throw new StratumError(
-        'CONFLICT',
-        `chat ${chatId} is deleted; restore it (chats.restore) to use it`,
-        { details: { table: 'chats' } },
-      )
-    }
-    const leaf =
-      leafId === undefined
-        ? chat.leaf
-        : await resolveMessageId(context, chatId, leafId, 'context.build', 'leafId')
-    if (leaf === null) return { rows: [], unreadFrom: null }
-    return walkBranch(context.executor, chatId, leaf, limits)
-  }
-
-  async #uiMessages(rows: ChatMessage[]): Promise<ContextUIMessage[]> {
-    const messages = rows.map(uiMessageOf)
-    const ids = messages.flatMap((message) =>
-      message.parts.flatMap((part) =>
-        part.type === 'file' && part.attachmentId !== undefined ? [part.attachmentId] : [],
-      ),
+    const hits = await this.#parts.hybridSearch({
+      userId,
+      text: relevant.text,
+      embedding: relevant.embedding,
+      limit: relevant.limit,
+      consistency: 'primary',
+    })
+    // A deleted chat is not remembered, though its vectors stay until it is purged.
+    const chatIds = [...new Set(hits.flatMap((hit) => (hit.chatId ? [hit.chatId] : [])))]
+    if (chatIds.length === 0) return hits
+    const live = await withDatabaseErrors(operation, () =>
+      context.executor
+        .select({ id: chats.id })
+        .from(chats)
+        .where(and(inArray(chats.id, chatIds), isNull(chats.deletedAt))),
     )
-    const { fileUrls } = this.#parts.context
-    const urls = ids.length > 0 && fileUrls ? await fileUrls(ids) : undefined
-    return messages.map((message) => toUIMessage(message, urls))
+    const liveIds = new Set(live.map((chat) => chat.id))
+    return hits.filter((hit) => hit.chatId === null || liveIds.has(hit.chatId))
   }
 
-  async #read<R>(operation: string, fn: () => Promise<R>): Promise<R> {
-    try {
-      return await fn()
-    } catch (error) {
-      throw mapDatabaseError(error, operation)
+  async #branch(
+    wanted: { chatId: string; userId: string; leafId?: string | undefined },
+    limits: WalkLimits,
+  ): Promise<WalkedBranch & { notes: ChatNote[] }> {
+    const { context } = this.#parts
+    const { chatId } = wanted
+    const leaf = await ownedChatLeaf(context, chatId, wanted.userId, wanted.leafId, 'context.build')
+    const notes = await notesOfChat(context, chatId)
+    if (leaf === null) return { rows: [], summary: null, unreadFrom: null, notes }
+    const walked = await walkBranch(context.executor, chatId, leaf, limits)
+    if (!walked.summary) return { ...walked, notes }
+    // A summary stands for the messages before the current turn, never a part of it (a leaf
+    // named at or just after what it covers): then the branch is read without summaries.
+    const coversTurn = !walked.rows.slice(0, -1).some((row) => row.role === 'user')
+    if (coversTurn) {
+      return {
+        ...(await walkBranch(context.executor, chatId, leaf, { ...limits, summaries: false })),
+        notes,
+      }
+    }
+    return {
+      rows: walked.rows.slice(0, -1),
+      summary: walked.summary,
+      unreadFrom: walked.summary.coversMessageId,
+      notes,
     }
   }
 }
 
 function describe(row: ChatMessage, tokens: number): ContextMessage {
   return { id: row.id, seq: row.seq, role: row.role, tokens }
-}
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim()
-
-function withRelevant(instructions: string, lines: readonly string[]): string {
-  const block = [RELEVANT_HEADER, ...lines].join('\n')
-  return instructions === '' ? block : `${instructions}\n\n${block}`
 }

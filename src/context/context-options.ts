@@ -56,6 +56,18 @@ export interface BuildContextOptions {
   counter?: TokenCounter
 }
 
+/** How messages are costed: options of both `context.build` and `context.summarize`. */
+export const costRuleFields = {
+  fileTokens: z.number().int().min(0).max(1_000_000).default(CONTEXT_DEFAULTS.fileTokens),
+  messageOverheadTokens: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(CONTEXT_DEFAULTS.messageOverheadTokens),
+  counter: tokenCounterField.optional(),
+}
+
 /** Validates `context.build`'s options. */
 export const buildContextSchema = z
   .object({
@@ -73,13 +85,6 @@ export const buildContextSchema = z
       })
       .strict()
       .optional(),
-    fileTokens: z.number().int().min(0).max(1_000_000).default(CONTEXT_DEFAULTS.fileTokens),
-    messageOverheadTokens: z
-      .number()
-      .int()
-      .min(0)
-      .max(1000)
-      .default(CONTEXT_DEFAULTS.messageOverheadTokens),
-    counter: tokenCounterField.optional(),
+    ...costRuleFields,
   })
   .strict()

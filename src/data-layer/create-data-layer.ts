@@ -4,7 +4,7 @@ import { SessionStore } from '../cache/session-store.js'
 import { CACHE_TEST_HOOKS, type CacheTestHooks } from '../cache/test-hooks.js'
 import { optionsFromEnv } from '../config/env-variables.js'
 import { type DataLayerOptions, resolveOptions } from '../config/options.js'
-import { ContextBuilder } from '../context/context-builder.js'
+import { ChatContext } from '../context/chat-context.js'
 import { adminConnection } from '../db/admin-connection.js'
 import type { DatabaseConnection } from '../db/connection.js'
 import { mapDatabaseError, mapIfDatabaseError } from '../db/map-database-error.js'
@@ -175,7 +175,7 @@ async function createDataLayerImpl(
     blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
     attachments,
     live,
-    context: new ContextBuilder({
+    context: new ChatContext({
       context: scopes.root.context,
       hybridSearch: (options) => scopes.root.repositories.vectors.hybridSearch(options),
     }),

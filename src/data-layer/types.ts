@@ -4,7 +4,7 @@ import type { Cache } from '../cache/cache.js'
 import type { CacheStats } from '../cache/cache-types.js'
 import type { RateLimiter } from '../cache/rate-limiter.js'
 import type { SessionStore } from '../cache/session-store.js'
-import type { ContextBuilder } from '../context/context-builder.js'
+import type { ChatContext } from '../context/chat-context.js'
 import type { PoolStats, StratumDatabase, StratumTransaction } from '../db/connection.js'
 import type { MigrateResult, MigrationStatus } from '../db/migrator.js'
 import type { QueryMetrics } from '../db/query-observer.js'
@@ -141,14 +141,15 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
   readonly live: ChatLive
   /**
    * What a model sees on a chat's next turn, built within a token budget: the instructions,
-   * the current turn, relevant older messages and the recent ones that fit.
+   * the current turn, pinned notes, the rolling summary, relevant older messages and the
+   * recent ones that fit.
    *
    * @example
    * ```ts
    * const context = await data.context.build({ chatId, userId, budget: 8000, system: 'Be brief.' })
    * ```
    */
-  readonly context: ContextBuilder
+  readonly context: ChatContext
   /**
    * The accessors of the `extensions` (each under its name), typed from the list given
    * to `createDataLayer`.

@@ -255,3 +255,12 @@ export function isDatabaseError(error: unknown): boolean {
     (error.message.startsWith('Failed query:') || CONNECTION_LOST.test(error.message))
   )
 }
+
+/** Runs `fn`, rethrowing what it throws as {@link mapDatabaseError} maps it. @internal */
+export async function withDatabaseErrors<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+  try {
+    return await fn()
+  } catch (error) {
+    throw mapDatabaseError(error, operation)
+  }
+}

@@ -8,9 +8,9 @@ import {
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core'
-import { v7 as uuidv7 } from 'uuid'
 import { chatMessages } from './chat-messages.js'
-import { chats } from './chats.js'
+import { chatIdOfChat } from './chats.js'
+import { uuidV7Id } from './id-column.js'
 
 /**
  * Files uploaded to a chat (`data.attachments.upload`): the row says where the bytes are in
@@ -21,13 +21,8 @@ import { chats } from './chats.js'
 export const chatAttachments = pgTable(
   'chat_attachments',
   {
-    id: uuid('id')
-      .primaryKey()
-      .defaultRandom()
-      .$defaultFn(() => uuidv7()),
-    chatId: uuid('chat_id')
-      .notNull()
-      .references(() => chats.id, { onDelete: 'cascade' }),
+    id: uuidV7Id(),
+    chatId: chatIdOfChat(),
     /** The chat's owner, for tenant checks without a join. */
     userId: uuid('user_id').notNull(),
     /** The blob's key in the layer's blob store (without the store's prefix). */

@@ -14,10 +14,10 @@ import {
   varchar,
 } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
-import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
-import { chats } from './chats.js'
+import { chatIdOfChat } from './chats.js'
 import { jsonObjectField, MAX_CONTENT_LENGTH, textField } from './fields.js'
+import { uuidV7Id } from './id-column.js'
 import { MAX_PART_FIELD_LENGTH, type MessagePart, messagePartsSchema } from './message-parts.js'
 
 /**
@@ -42,13 +42,8 @@ export type MessageRole = (typeof MESSAGE_ROLES)[number]
 export const chatMessages = pgTable(
   'chat_messages',
   {
-    id: uuid('id')
-      .primaryKey()
-      .defaultRandom()
-      .$defaultFn(() => uuidv7()),
-    chatId: uuid('chat_id')
-      .notNull()
-      .references(() => chats.id, { onDelete: 'cascade' }),
+    id: uuidV7Id(),
+    chatId: chatIdOfChat(),
     role: varchar('role', { length: 16 }).$type<MessageRole>().notNull(),
     content: text('content').notNull(),
     /**

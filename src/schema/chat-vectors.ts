@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod'
-import { v7 as uuidv7 } from 'uuid'
 import { z } from 'zod'
 import { chatMessages } from './chat-messages.js'
 import { chats } from './chats.js'
 import { embeddingVector, FULL_TEXT_LANGUAGE_TOKEN, tsvector } from './embedding-column.js'
 import { embeddingField, jsonObjectField, MAX_CONTENT_LENGTH, textField } from './fields.js'
+import { uuidV7Id } from './id-column.js'
 import { users } from './users.js'
 
 /**
@@ -17,10 +17,7 @@ import { users } from './users.js'
 export const chatVectors = pgTable(
   'chat_vectors',
   {
-    id: uuid('id')
-      .primaryKey()
-      .defaultRandom()
-      .$defaultFn(() => uuidv7()),
+    id: uuidV7Id(),
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),

@@ -1,18 +1,15 @@
 import { sql } from 'drizzle-orm'
 import { bigint, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
-import { v7 as uuidv7 } from 'uuid'
 import { textField } from './fields.js'
+import { uuidV7Id } from './id-column.js'
 import { users } from './users.js'
 
 /** Conversations, each owned by one user; deleting the user deletes them. */
 export const chats = pgTable(
   'chats',
   {
-    id: uuid('id')
-      .primaryKey()
-      .defaultRandom()
-      .$defaultFn(() => uuidv7()),
+    id: uuidV7Id(),
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -89,3 +86,9 @@ export const chatSelectSchema = createSelectSchema(chats)
 export type Chat = typeof chats.$inferSelect
 /** What `chats.create` accepts. */
 export type NewChat = typeof chats.$inferInsert
+
+/** The `chat_id` column of a table whose rows belong to a chat: deleted with it. */
+export const chatIdOfChat = () =>
+  uuid('chat_id')
+    .notNull()
+    .references(() => chats.id, { onDelete: 'cascade' })

@@ -10,6 +10,8 @@
  */
 export * from './chat-attachments.js'
 export * from './chat-messages.js'
+export * from './chat-notes.js'
+export * from './chat-summaries.js'
 export * from './chat-vectors.js'
 export * from './chats.js'
 export { EMBEDDING_DIMENSIONS_TOKEN, embeddingVector } from './embedding-column.js'

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
-import { boolean, pgTable, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core'
+import { boolean, pgTable, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod'
-import { v7 as uuidv7 } from 'uuid'
 import { emailField, textField } from './fields.js'
+import { uuidV7Id } from './id-column.js'
 
 /**
  * Application users. Emails are unique regardless of case (a unique index on
@@ -11,10 +11,7 @@ import { emailField, textField } from './fields.js'
 export const users = pgTable(
   'users',
   {
-    id: uuid('id')
-      .primaryKey()
-      .defaultRandom()
-      .$defaultFn(() => uuidv7()),
+    id: uuidV7Id(),
     email: varchar('email', { length: 255 }).notNull(),
     emailVerified: boolean('email_verified').notNull().default(false),
     firstName: varchar('first_name', { length: 255 }),

@@ -22,6 +22,7 @@ for (const backend of backends) {
         '0005_chat_management',
         '0006_attachments',
         '0007_token_counts',
+        '0008_summaries_and_notes',
       ])
 
       const first = await data.migrate()
@@ -34,6 +35,7 @@ for (const backend of backends) {
         '0005_chat_management',
         '0006_attachments',
         '0007_token_counts',
+        '0008_summaries_and_notes',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -61,6 +63,7 @@ for (const backend of backends) {
         '0005_chat_management',
         '0006_attachments',
         '0007_token_counts',
+        '0008_summaries_and_notes',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -75,9 +78,10 @@ for (const backend of backends) {
           { tag: '0005_chat_management', n: 1 },
           { tag: '0006_attachments', n: 1 },
           { tag: '0007_token_counts', n: 1 },
+          { tag: '0008_summaries_and_notes', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(8)
+      expect(rows.rows).toHaveLength(9)
     })
   })
 }

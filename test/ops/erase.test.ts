@@ -47,6 +47,15 @@ async function person(data: DataLayer, name: string) {
       })),
     )
   }
+  // A pinned note and a rolling summary of the first chat.
+  await data.context.pin({ chatId: chats[0]!.id, userId: user.id, content: `${name} likes tea` })
+  await data.context.summarize({
+    chatId: chats[0]!.id,
+    userId: user.id,
+    threshold: 0,
+    keepRecent: 0,
+    summarize: async () => `${name} asked about notes`,
+  })
   const sessions = [await data.sessions.create(user.id), await data.sessions.create(user.id)]
   await data.blobs.put(`users/${user.id}/avatar.png`, 'png bytes')
   await data.blobs.put(`users/${user.id}/docs/cv.pdf`, 'pdf bytes')
@@ -119,6 +128,19 @@ for (const backend of backends) {
       expect(
         await count(sql`SELECT count(*) AS n FROM chat_attachments WHERE user_id = ${ada.user.id}`),
       ).toBe(0)
+      const ofChats = (table: string, person: typeof ada) =>
+        count(
+          sql`SELECT count(*) AS n FROM ${sql.identifier(table)} WHERE chat_id IN (${sql.join(
+            person.chats.map((c) => sql`${c.id}`),
+            sql`, `,
+          )})`,
+        )
+      expect([await ofChats('chat_notes', ada), await ofChats('chat_summaries', ada)]).toEqual([
+        0, 0,
+      ])
+      expect([await ofChats('chat_notes', bob), await ofChats('chat_summaries', bob)]).toEqual([
+        1, 1,
+      ])
       expect(
         await count(
           sql`SELECT count(*) AS n FROM blob_deletions WHERE key LIKE ${`users/${ada.user.id}/%`}`,
