@@ -10,6 +10,7 @@ const LAYERS = [
   { name: 'attachments', path: '^src/attachments/' },
   { name: 'live', path: '^src/live/' },
   { name: 'vector', path: '^src/vector/' },
+  { name: 'embedding', path: '^src/embedding/' },
   { name: 'context', path: '^src/context/' },
   { name: 'ops', path: '^src/ops/' },
   { name: 'composition', path: '^src/(config|extensions|data-layer)/' },

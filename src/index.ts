@@ -68,6 +68,7 @@ export type {
   BlobHealth,
   CacheHealth,
   DatabaseHealth,
+  EmbeddingsHealth,
   HealthReport,
   PartHealth,
   PartStatus,
@@ -93,6 +94,18 @@ export type { PoolOptions } from './db/database-options.js'
 export type { MigrateResult, MigrationState, MigrationStatus } from './db/migrator.js'
 export { LATENCY_BUCKETS_MS, type Logger, type QueryMetrics } from './db/query-observer.js'
 export type { ReplicaState, ReplicaStats } from './db/read-replicas.js'
+export {
+  EMBED_ON_WRITE_DEFAULTS,
+  type EmbedOnWriteOptions,
+  type EmbedTexts,
+} from './embedding/embed-on-write-options.js'
+export type {
+  EmbeddingBatchResult,
+  EmbeddingQueue,
+  EmbeddingQueueStatus,
+  EmbeddingStats,
+} from './embedding/embedding-queue.js'
+export { chunkText, embeddableText } from './embedding/text-chunks.js'
 export {
   ConfigError,
   DimensionMismatchError,

@@ -93,7 +93,7 @@ export async function healthCommand(data: DataLayer, output: Output) {
     `Status: ${r.status}`,
     ...Object.entries(r.parts).map(
       ([name, part]) =>
-        `  ${name}: ${part.status} (${part.backend}, ${part.latencyMs.toFixed(1)} ms)` +
+        `  ${name}: ${part.status} (${'backend' in part ? `${part.backend}, ` : ''}${part.latencyMs.toFixed(1)} ms)` +
         (part.error ? ` ${part.error.code}: ${part.error.message}` : ''),
     ),
   ])

@@ -3,6 +3,7 @@ import { attachmentsSchema } from '../attachments/attachment-options.js'
 import { cacheSchema, redisUrl } from '../cache/cache-options.js'
 import { databaseSchema, postgresUrl } from '../db/database-options.js'
 import type { Logger } from '../db/query-observer.js'
+import { embedOnWriteSchema } from '../embedding/embed-on-write-options.js'
 import { ConfigError } from '../errors.js'
 import type { DataLayerExtension } from '../extensions/extension.js'
 import { backupsSchema } from '../ops/backup-options.js'
@@ -98,6 +99,11 @@ export const optionsSchema = z
     cache: cacheSchema,
     database: databaseSchema,
     embeddings: embeddingsSchema,
+    /**
+     * Embedding on write: finished messages are chunked and embedded off the request path
+     * through a durable queue in Postgres, with `embed` (the AI SDK's `embedMany` fits).
+     */
+    embedOnWrite: embedOnWriteSchema.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {

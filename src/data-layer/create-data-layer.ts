@@ -11,6 +11,7 @@ import { mapDatabaseError, mapIfDatabaseError } from '../db/map-database-error.j
 import { QueryObserver } from '../db/query-observer.js'
 import { runInTransactionContext } from '../db/transaction-context.js'
 import { VectorTableLayout } from '../db/vector-table.js'
+import { EmbeddingQueue } from '../embedding/embedding-queue.js'
 import { ValidationError } from '../errors.js'
 import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.js'
 import { ChatLive } from '../live/chat-live.js'
@@ -151,6 +152,30 @@ async function createDataLayerImpl(
   })
   const guard = (operation: string) => scopes.root.context.assertUsable(operation)
   let closing: Promise<void> | undefined
+  const { logger } = resolved
+  const embeddings = new EmbeddingQueue(
+    scopes.root.context,
+    resolved.embedOnWrite,
+    logger
+      ? (fields, message) => logger.warn(fields as Record<string, unknown>, message)
+      : undefined,
+  )
+  if (reachedDatabase) {
+    try {
+      await embeddings.switchOn()
+    } catch (error) {
+      const parts = [
+        connection.close(),
+        replicas?.close(),
+        admin.close(),
+        cache.close(),
+        blobs.close(),
+      ]
+      await Promise.all(parts.map((p) => p?.catch(() => {})))
+      throw mapDatabaseError(error, 'connect')
+    }
+  }
+  embeddings.start()
 
   return {
     ...scopes.root.repositories,
@@ -165,6 +190,7 @@ async function createDataLayerImpl(
       cache,
       blobs,
       guard,
+      embeddings,
     }),
     ext: scopes.ext,
     backend: connection.kind,
@@ -175,6 +201,7 @@ async function createDataLayerImpl(
     blobs: refuseAfterClose(blobs, 'data.blobs', () => state.closed),
     attachments,
     live,
+    embeddings,
     context: new ChatContext({
       context: scopes.root.context,
       hybridSearch: (options) => scopes.root.repositories.vectors.hybridSearch(options),
@@ -214,17 +241,23 @@ async function createDataLayerImpl(
         blobs,
         databaseTimeoutMs: resolved.database.pool.connectionTimeoutMs,
         cacheTimeoutMs: resolved.cache.redis.commandTimeoutMs * 4,
+        embeddings,
       })
     },
     close() {
       state.closed = true
-      closing ??= Promise.all([
-        connection.close(),
-        replicas?.close(),
-        admin.close(),
-        cache.close(),
-        blobs.close(),
-      ]).then(() => {})
+      closing ??= embeddings
+        .stop()
+        .then(() =>
+          Promise.all([
+            connection.close(),
+            replicas?.close(),
+            admin.close(),
+            cache.close(),
+            blobs.close(),
+          ]),
+        )
+        .then(() => {})
       return closing
     },
   }

@@ -3,6 +3,7 @@ import type { CacheStats } from '../cache/cache-types.js'
 import type { DatabaseConnection, PoolStats } from '../db/connection.js'
 import { mapDatabaseError } from '../db/map-database-error.js'
 import type { ReadReplicas, ReplicaState } from '../db/read-replicas.js'
+import type { EmbeddingQueue, EmbeddingQueueStatus } from '../embedding/embedding-queue.js'
 import { StratumError, type StratumErrorCode } from '../errors.js'
 import type { BlobStats, BlobStore } from '../storage/blob-store.js'
 import { withTimeout } from '../util/with-timeout.js'
@@ -28,6 +29,11 @@ export interface DatabaseHealth extends PartHealth {
    * `database.replicaMaxLagMs`) makes the report `degraded`.
    */
   readonly replicas?: readonly ReplicaState[]
+}
+
+/** Health of embedding on write: the queue as the database has it. */
+export interface EmbeddingsHealth extends PartHealth {
+  readonly queue?: EmbeddingQueueStatus
 }
 
 /** Health of the cache, with its counters. */
@@ -56,6 +62,11 @@ export interface HealthReport {
     readonly database: DatabaseHealth
     readonly cache: CacheHealth
     readonly blobs: BlobHealth
+    /**
+     * With `embedOnWrite`: `down` when its queue cannot be read; messages waiting for a
+     * retry or set aside after failures make the report `degraded`.
+     */
+    readonly embeddings?: EmbeddingsHealth
   }
 }
 
@@ -71,25 +82,36 @@ export interface HealthTargets {
   readonly blobs: BlobStore
   readonly databaseTimeoutMs: number
   readonly cacheTimeoutMs: number
+  readonly embeddings: EmbeddingQueue
 }
 
 /** Checks every part at once; never throws. */
 export async function checkHealth(targets: HealthTargets): Promise<HealthReport> {
   const { state } = targets
-  const [database, cache, blobs] = await Promise.all([
+  const [database, cache, blobs, embeddings] = await Promise.all([
     checkDatabase(targets.connection, state, targets.databaseTimeoutMs, targets.replicas),
     checkCache(targets.cache, state, targets.cacheTimeoutMs),
     checkBlobs(targets.blobs, state, BLOB_HEALTH_TIMEOUT_MS),
+    targets.embeddings.configured
+      ? checkEmbeddings(targets.embeddings, state, targets.databaseTimeoutMs)
+      : undefined,
   ])
   const status =
     database.status === 'down'
       ? 'down'
       : cache.status === 'down' ||
           blobs.status === 'down' ||
-          database.replicas?.some((replica) => replica.status !== 'ok')
+          database.replicas?.some((replica) => replica.status !== 'ok') ||
+          (embeddings &&
+            (embeddings.status === 'down' ||
+              (embeddings.queue?.failed ?? 0) + (embeddings.queue?.retrying ?? 0) > 0))
         ? 'degraded'
         : 'ok'
-  return { status, checkedAt: new Date(), parts: { database, cache, blobs } }
+  return {
+    status,
+    checkedAt: new Date(),
+    parts: { database, cache, blobs, ...(embeddings ? { embeddings } : {}) },
+  }
 }
 
 /**
@@ -187,4 +209,25 @@ async function checkBlobs(
     }),
   )
   return { ...part, backend: blobs.kind, stats: blobs.stats() }
+}
+
+async function checkEmbeddings(
+  queue: EmbeddingQueue,
+  state: LayerState,
+  timeoutMs: number,
+): Promise<EmbeddingsHealth> {
+  let status: EmbeddingQueueStatus | undefined
+  const part = await probe(
+    state,
+    timeoutMs,
+    'embedding queue',
+    async () => {
+      status = await queue.status()
+    },
+    (cause) => {
+      const mapped = mapDatabaseError(cause, 'health')
+      return { code: mapped.code, message: mapped.message }
+    },
+  )
+  return status ? { ...part, queue: status } : part
 }

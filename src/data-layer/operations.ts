@@ -13,6 +13,7 @@ import { openPGlite } from '../db/pglite-connection.js'
 import type { QueryObserver } from '../db/query-observer.js'
 import type { ReadReplicas } from '../db/read-replicas.js'
 import type { VectorTableLayout } from '../db/vector-table.js'
+import type { EmbeddingQueue } from '../embedding/embedding-queue.js'
 import { StratumError } from '../errors.js'
 import { createBackup, listBackups } from '../ops/backup.js'
 import { runDoctor } from '../ops/doctor.js'
@@ -42,6 +43,8 @@ export interface OperationParts {
   readonly blobs: BlobStore
   /** Throws `CLOSED` (or the broken layer's error), and `TRANSACTION_MISUSE` inside one. */
   readonly guard: (operation: string) => void
+  /** Embedding on write: switched on after migrations, its counters in `metrics()`. */
+  readonly embeddings: EmbeddingQueue
 }
 
 /** The operations of one data layer. */
@@ -65,6 +68,7 @@ export function layerOperations(parts: OperationParts): LayerOperations {
             })
           : await applyMigrations(admin, migrationSets)
         await checkVectorTable(connection, options.embeddings, parts.vectorTable)
+        await parts.embeddings.switchOn()
         return result
       } catch (error) {
         throw mapDatabaseError(error, 'migrate')
@@ -117,6 +121,7 @@ export function layerOperations(parts: OperationParts): LayerOperations {
         },
         cache: { backend: parts.cache.kind, ...parts.cache.stats() },
         blobs: { backend: blobs.kind, ...blobs.stats() },
+        ...(parts.embeddings.configured ? { embeddings: parts.embeddings.stats() } : {}),
       }
     },
     async doctor() {

@@ -9,6 +9,7 @@ import type { PoolStats, StratumDatabase, StratumTransaction } from '../db/conne
 import type { MigrateResult, MigrationStatus } from '../db/migrator.js'
 import type { QueryMetrics } from '../db/query-observer.js'
 import type { ReplicaStats } from '../db/read-replicas.js'
+import type { EmbeddingQueue, EmbeddingStats } from '../embedding/embedding-queue.js'
 import type { ChatLive } from '../live/chat-live.js'
 import type { BackupInfo, TransferProgress } from '../ops/backup.js'
 import type { DoctorReport } from '../ops/doctor.js'
@@ -37,6 +38,8 @@ export interface DataLayerMetrics {
   }
   readonly cache: CacheStats & { readonly backend: string }
   readonly blobs: BlobStats & { readonly backend: string }
+  /** This process's embedding worker, when `embedOnWrite` is configured. */
+  readonly embeddings?: EmbeddingStats
 }
 
 /**
@@ -150,6 +153,17 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
    * ```
    */
   readonly context: ChatContext
+  /**
+   * Embedding on write (`embedOnWrite`): the durable queue of messages to embed, its status,
+   * and `drain()` to embed what is due now (tests, scripts, serverless functions).
+   *
+   * @example
+   * ```ts
+   * await data.embeddings.drain()
+   * const { queued, failed } = await data.embeddings.status()
+   * ```
+   */
+  readonly embeddings: EmbeddingQueue
   /**
    * The accessors of the `extensions` (each under its name), typed from the list given
    * to `createDataLayer`.

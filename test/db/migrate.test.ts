@@ -23,6 +23,7 @@ for (const backend of backends) {
         '0006_attachments',
         '0007_token_counts',
         '0008_summaries_and_notes',
+        '0009_embedding_queue',
       ])
 
       const first = await data.migrate()
@@ -36,6 +37,7 @@ for (const backend of backends) {
         '0006_attachments',
         '0007_token_counts',
         '0008_summaries_and_notes',
+        '0009_embedding_queue',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -64,6 +66,7 @@ for (const backend of backends) {
         '0006_attachments',
         '0007_token_counts',
         '0008_summaries_and_notes',
+        '0009_embedding_queue',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -79,9 +82,10 @@ for (const backend of backends) {
           { tag: '0006_attachments', n: 1 },
           { tag: '0007_token_counts', n: 1 },
           { tag: '0008_summaries_and_notes', n: 1 },
+          { tag: '0009_embedding_queue', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(9)
+      expect(rows.rows).toHaveLength(10)
     })
   })
 }

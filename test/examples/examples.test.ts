@@ -138,6 +138,7 @@ describe('the example projects, on the packed package', () => {
         'core/0006_attachments',
         'core/0007_token_counts',
         'core/0008_summaries_and_notes',
+        'core/0009_embedding_queue',
         'notes/0000_create_notes',
         'notes/0001_pinned_index',
       ],
