@@ -11,6 +11,7 @@ const LAYERS = [
   { name: 'live', path: '^src/live/' },
   { name: 'vector', path: '^src/vector/' },
   { name: 'embedding', path: '^src/embedding/' },
+  { name: 'memory', path: '^src/memory/' },
   { name: 'context', path: '^src/context/' },
   { name: 'ops', path: '^src/ops/' },
   { name: 'composition', path: '^src/(config|extensions|data-layer)/' },

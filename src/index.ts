@@ -43,6 +43,7 @@ export type {
   BuiltContext,
   ContextExclusion,
   ContextExclusionReason,
+  ContextMemory,
   ContextMessage,
   ContextNote,
   ContextRelevant,
@@ -129,6 +130,13 @@ export {
   LIVE_DEFAULTS,
   type WatchOptions,
 } from './live/chat-live.js'
+export {
+  MAX_MEMORY_KEY_LENGTH,
+  MAX_MEMORY_LENGTH,
+  type MemorySearchOptions,
+  type RememberInput,
+} from './memory/memory-options.js'
+export type { Memory, MemoryHit, MemoryStore } from './memory/memory-store.js'
 export type { BackupInfo, TransferProgress } from './ops/backup.js'
 export type { DoctorCheck, DoctorReport } from './ops/doctor.js'
 export type { RestoreOptions, RestoreResult } from './ops/restore.js'

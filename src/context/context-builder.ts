@@ -93,6 +93,8 @@ export interface BuiltContext<M = ContextUIMessage> {
   readonly excludedNotes: readonly ContextNote[]
   /** The newest summary on the branch before the messages, whether or not it fit. */
   readonly summary: ContextSummary | null
+  /** The user's long-term memories in `system`, nearest the new message first. */
+  readonly memories: readonly ContextMemory[]
   /** The relevant older messages and chunks in `system`, most relevant first. */
   readonly relevant: readonly ContextRelevant[]
   /** Messages of the branch that were read and left out, newest first. */
@@ -113,6 +115,8 @@ export interface BuiltContext<M = ContextUIMessage> {
     readonly notes: number
     /** The part of `system` the summary took (0 when it is left out). */
     readonly summary: number
+    /** The part of `system` the memories took. */
+    readonly memories: number
     /** The part of `system` the relevant messages took. */
     readonly relevant: number
     readonly messages: number
@@ -125,6 +129,19 @@ export interface BuiltContext<M = ContextUIMessage> {
 export interface ContextBuilderParts {
   readonly context: RepositoryContext
   readonly hybridSearch: (options: HybridSearchOptions) => Promise<HybridSearchHit[]>
+  /** The user's current long-term memories nearest an embedding. */
+  readonly searchMemories: (options: {
+    userId: string
+    embedding: number[]
+    limit: number
+  }) => Promise<ContextMemory[]>
+}
+
+/** A long-term memory of the user put into the system text. */
+export interface ContextMemory {
+  readonly id: string
+  readonly key: string | null
+  readonly content: string
 }
 
 /**
@@ -154,9 +171,10 @@ export class ContextBuilder {
    * 3. the chat's pinned notes (`pin`), each whole, in the order they were pinned;
    * 4. the newest summary on the branch (`summarize`): the walk up the branch stops at the
    *    message it covers;
-   * 5. older messages and chunks relevant to the new message (`relevant`: hybrid search over
-   *    this user's stored vectors, up to `share` of the budget), as lines of the system text,
-   *    leaving out those already in the window;
+   * 5. with `relevant`: the user's long-term memories nearest the new message (`memory`),
+   *    then older messages and chunks relevant to it (hybrid search over this user's stored
+   *    vectors), together up to `share` of the budget, as lines of the system text, leaving
+   *    out those already in the window;
    * 6. the most recent messages before the turn (after the summary) that fit, whole, back to
    *    the first that does not; the window then begins at a user message.
    *
@@ -252,11 +270,29 @@ export class ContextBuilder {
       candidates.slice(0, fill(wanted.budget - beforeRelevant)).map(({ row }) => row.id),
     )
     const relevant: ContextRelevant[] = []
+    const memories: ContextMemory[] = []
+    let memoryTokens = 0
     if (wanted.relevant) {
       const allowance = Math.min(
         Math.floor(wanted.budget * wanted.relevant.share),
         wanted.budget - beforeRelevant - turnCost,
       )
+      // Memories first, then older messages, together within the allowance.
+      const facts =
+        wanted.relevant.memories === 0
+          ? []
+          : await this.#parts.searchMemories({
+              userId: wanted.userId,
+              embedding: wanted.relevant.embedding,
+              limit: wanted.relevant.memories,
+            })
+      for (const fact of facts) {
+        const withFact = system.withMemory(fact.content)
+        if (systemCost(withFact) - beforeRelevant > allowance) continue
+        system = withFact
+        memories.push({ id: fact.id, key: fact.key, content: fact.content })
+      }
+      memoryTokens = systemCost(system) - beforeRelevant
       for (const hit of await this.#relevantHits(operation, wanted.userId, wanted.relevant)) {
         if (hit.messageId !== null && inWindow.has(hit.messageId)) continue
         const withHit = system.withRelevant(hit.content)
@@ -298,6 +334,7 @@ export class ContextBuilder {
       notes: includedNotes,
       excludedNotes,
       summary: summaryUsed,
+      memories,
       relevant,
       excluded,
       unreadFrom,
@@ -307,7 +344,8 @@ export class ContextBuilder {
         system: systemTokens,
         notes: notesTokens,
         summary: summaryUsed?.included ? summaryUsed.tokens : 0,
-        relevant: systemTokens - beforeRelevant,
+        memories: memoryTokens,
+        relevant: systemTokens - beforeRelevant - memoryTokens,
         messages: messageTokens,
       },
       counter: counter.name,

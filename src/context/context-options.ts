@@ -17,6 +17,8 @@ export const CONTEXT_DEFAULTS = Object.freeze({
   fileTokens: 1000,
   /** Relevant older messages looked up. */
   relevantLimit: 8,
+  /** Long-term memories of the user looked up. */
+  memoryLimit: 5,
   /** The most of the budget relevant older messages may take. */
   relevantShare: 0.25,
 } as const)
@@ -45,8 +47,10 @@ export interface BuildContextOptions {
     embedding: number[]
     /** How many to look up (default 8, at most 100). */
     limit?: number
-    /** The most of the budget they may take (default 0.25). */
+    /** The most of the budget they and the memories may take (default 0.25). */
     share?: number
+    /** How many of the user's long-term memories to look up (default 5; 0: none). */
+    memories?: number
   }
   /** Tokens one file part is taken to cost (default 1,000). */
   fileTokens?: number
@@ -82,6 +86,7 @@ export const buildContextSchema = z
         embedding: z.array(z.number()),
         limit: z.number().int().min(1).max(100).default(CONTEXT_DEFAULTS.relevantLimit),
         share: z.number().min(0).max(1).default(CONTEXT_DEFAULTS.relevantShare),
+        memories: z.number().int().min(0).max(100).default(CONTEXT_DEFAULTS.memoryLimit),
       })
       .strict()
       .optional(),

@@ -15,6 +15,7 @@ import { EmbeddingQueue } from '../embedding/embedding-queue.js'
 import { ValidationError } from '../errors.js'
 import type { DataLayerExtension, ExtensionApis } from '../extensions/extension.js'
 import { ChatLive } from '../live/chat-live.js'
+import { MemoryStore } from '../memory/memory-store.js'
 import { validate } from '../repositories/validate.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { TokenCounting } from '../tokens/token-counter.js'
@@ -176,6 +177,7 @@ async function createDataLayerImpl(
     }
   }
   embeddings.start()
+  const memory = new MemoryStore(scopes.root.context, resolved.embedOnWrite?.embed)
 
   return {
     ...scopes.root.repositories,
@@ -202,9 +204,11 @@ async function createDataLayerImpl(
     attachments,
     live,
     embeddings,
+    memory,
     context: new ChatContext({
       context: scopes.root.context,
       hybridSearch: (options) => scopes.root.repositories.vectors.hybridSearch(options),
+      searchMemories: (options) => memory.search(options),
     }),
     rateLimit: (key, limit) => {
       assertOpen(state, 'data.rateLimit')

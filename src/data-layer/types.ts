@@ -11,6 +11,7 @@ import type { QueryMetrics } from '../db/query-observer.js'
 import type { ReplicaStats } from '../db/read-replicas.js'
 import type { EmbeddingQueue, EmbeddingStats } from '../embedding/embedding-queue.js'
 import type { ChatLive } from '../live/chat-live.js'
+import type { MemoryStore } from '../memory/memory-store.js'
 import type { BackupInfo, TransferProgress } from '../ops/backup.js'
 import type { DoctorReport } from '../ops/doctor.js'
 import type { RestoreOptions, RestoreResult } from '../ops/restore.js'
@@ -164,6 +165,17 @@ export interface DataLayer<Ext extends object = NoExtensions> extends Repositori
    * ```
    */
   readonly embeddings: EmbeddingQueue
+  /**
+   * Long-term memory: a user's facts and preferences across chats, each valid from a time
+   * until superseded or forgotten (history kept), searched by meaning, words or key.
+   *
+   * @example
+   * ```ts
+   * await data.memory.remember({ userId, key: 'home_city', content: 'Lives in Basel.' })
+   * const [fact] = await data.memory.search({ userId, text: 'where does the user live?' })
+   * ```
+   */
+  readonly memory: MemoryStore
   /**
    * The accessors of the `extensions` (each under its name), typed from the list given
    * to `createDataLayer`.

@@ -24,3 +24,7 @@ export const chatsOfUserKey = (userId: string): string =>
 /** The group of a chat's message list pages. @internal */
 export const messagesOfChatKey = (chatId: string): string =>
   `o:chat_messages:chat:${encodeURIComponent(chatId)}`
+
+/** A user's current long-term memories (`data.memory.list`). @internal */
+export const memoriesOfUserKey = (userId: string): string =>
+  `o:user_memories:user:${encodeURIComponent(userId)}`

@@ -6,6 +6,7 @@ import { chatAttachments } from '../schema/chat-attachments.js'
 import { chatMessages } from '../schema/chat-messages.js'
 import { chatVectors } from '../schema/chat-vectors.js'
 import { chats } from '../schema/chats.js'
+import { userMemories } from '../schema/user-memories.js'
 import { users } from '../schema/users.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { appendAll } from '../util/append-all.js'
@@ -16,6 +17,7 @@ import {
   chatsOfUserKey,
   emailKey,
   entityKey,
+  memoriesOfUserKey,
   messageEntityKey,
   messagesOfChatKey,
 } from './cache-keys.js'
@@ -32,6 +34,8 @@ export interface ErasureReport {
     readonly vectors: number
     /** Files of the user's chats (their blobs are in `blobs`). */
     readonly attachments: number
+    /** Long-term memories, superseded ones included. */
+    readonly memories: number
   }
   /** Sessions ended. */
   readonly sessions: number
@@ -80,6 +84,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       : []
     const vectors = await tx.$count(chatVectors, eq(chatVectors.userId, userId))
     const attachments = await tx.$count(chatAttachments, eq(chatAttachments.userId, userId))
+    const memories = await tx.$count(userMemories, eq(userMemories.userId, userId))
     const cascaded = await context.cascades.keysOnDelete(tx, 'users', [userId])
     const deleted = await tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id })
     return {
@@ -88,6 +93,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       messageIds,
       vectors,
       attachments,
+      memories,
       cascaded,
       users: deleted.length,
     }
@@ -99,6 +105,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       ...found.chatIds.map(chatEntityKey),
       ...found.messageIds.map(messageEntityKey),
       ...found.cascaded,
+      memoriesOfUserKey(userId),
     ],
     [chatsOfUserKey(userId), ...found.chatIds.map(messagesOfChatKey)],
   )
@@ -134,6 +141,7 @@ export async function eraseUser(context: ErasureContext, userId: string): Promis
       messages: found.messageIds.length,
       vectors: found.vectors,
       attachments: found.attachments,
+      memories: found.memories,
     },
     sessions,
     blobs,

@@ -11,7 +11,7 @@ for (const backend of backends) {
       const old = await backend.openEmpty()
       await old.migrate()
       await old.db.execute(
-        sql`DROP TABLE embedding_jobs, embedding_queue_switch, chat_summaries, chat_notes, chat_message_attachments, chat_attachments, blob_deletions`,
+        sql`DROP TABLE user_memories, embedding_jobs, embedding_queue_switch, chat_summaries, chat_notes, chat_message_attachments, chat_attachments, blob_deletions`,
       )
       await old.db.execute(
         sql`DROP FUNCTION stratum_sync_message_attachments, stratum_delete_unreferenced_attachment,
@@ -29,7 +29,7 @@ for (const backend of backends) {
             DROP COLUMN deleted_at`,
       )
       await old.db.execute(
-        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management', '0006_attachments', '0007_token_counts', '0008_summaries_and_notes', '0009_embedding_queue')`,
+        sql`DELETE FROM stratum_migrations WHERE tag IN ('0003_message_parts', '0004_streams_and_branches', '0005_chat_management', '0006_attachments', '0007_token_counts', '0008_summaries_and_notes', '0009_embedding_queue', '0010_user_memories')`,
       )
       const userId = (
         await old.db.execute<{ id: string }>(
@@ -62,6 +62,7 @@ for (const backend of backends) {
         '0007_token_counts',
         '0008_summaries_and_notes',
         '0009_embedding_queue',
+        '0010_user_memories',
       ])
       const loaded = await data.messages.loadUIMessages(chatId)
       expect(loaded).toEqual(

@@ -24,6 +24,7 @@ for (const backend of backends) {
         '0007_token_counts',
         '0008_summaries_and_notes',
         '0009_embedding_queue',
+        '0010_user_memories',
       ])
 
       const first = await data.migrate()
@@ -38,6 +39,7 @@ for (const backend of backends) {
         '0007_token_counts',
         '0008_summaries_and_notes',
         '0009_embedding_queue',
+        '0010_user_memories',
       ])
       const again = await data.migrate()
       expect(again.applied).toEqual([])
@@ -67,6 +69,7 @@ for (const backend of backends) {
         '0007_token_counts',
         '0008_summaries_and_notes',
         '0009_embedding_queue',
+        '0010_user_memories',
       ])
       const rows = await data.db.execute(
         sql`select tag, count(*)::int as n from stratum_migrations group by tag`,
@@ -83,9 +86,10 @@ for (const backend of backends) {
           { tag: '0007_token_counts', n: 1 },
           { tag: '0008_summaries_and_notes', n: 1 },
           { tag: '0009_embedding_queue', n: 1 },
+          { tag: '0010_user_memories', n: 1 },
         ]),
       )
-      expect(rows.rows).toHaveLength(10)
+      expect(rows.rows).toHaveLength(11)
     })
   })
 }

@@ -56,6 +56,9 @@ async function person(data: DataLayer, name: string) {
     keepRecent: 0,
     summarize: async () => `${name} asked about notes`,
   })
+  await data.memory.remember({ userId: user.id, key: 'drink', content: `${name} likes tea` })
+  await data.memory.remember({ userId: user.id, key: 'drink', content: `${name} likes coffee` })
+  await data.memory.list({ userId: user.id })
   const sessions = [await data.sessions.create(user.id), await data.sessions.create(user.id)]
   await data.blobs.put(`users/${user.id}/avatar.png`, 'png bytes')
   await data.blobs.put(`users/${user.id}/docs/cv.pdf`, 'pdf bytes')
@@ -96,7 +99,7 @@ for (const backend of backends) {
       const report = await data.users.erase(ada.user.id)
       expect(report).toEqual({
         userId: ada.user.id,
-        rows: { users: 1, chats: 2, messages: 8, vectors: 6, attachments: 2 },
+        rows: { users: 1, chats: 2, messages: 8, vectors: 6, attachments: 2, memories: 2 },
         sessions: 2,
         blobs: [
           `users/${ada.user.id}/avatar.png`,
@@ -185,7 +188,7 @@ for (const backend of backends) {
       // Again: nothing left to remove, no error.
       expect(await data.users.erase(ada.user.id)).toEqual({
         userId: ada.user.id,
-        rows: { users: 0, chats: 0, messages: 0, vectors: 0, attachments: 0 },
+        rows: { users: 0, chats: 0, messages: 0, vectors: 0, attachments: 0, memories: 0 },
         sessions: 0,
         blobs: [],
       })

@@ -127,6 +127,7 @@ for (const backend of backends) {
           'core/0007_token_counts',
           'core/0008_summaries_and_notes',
           'core/0009_embedding_queue',
+          'core/0010_user_memories',
           'notes/0000_create_notes',
           'notes/0001_pinned_index',
         ])
