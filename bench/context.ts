@@ -19,6 +19,8 @@ const FACTS = [
 ] as const
 
 const embed = (text: string) => wordHashEmbedding(text, DIMENSIONS)
+const textOf = (message: { parts: Record<string, unknown>[] }) =>
+  message.parts.map((part) => String(part.text ?? '')).join('')
 
 /** A chat of `n` messages, facts planted at even spacing in its first half, each embedded. */
 async function seedChat(data: DataLayer, n: number) {
@@ -134,10 +136,58 @@ export async function benchContext(adminUrl: string): Promise<void> {
           builtFound++
         await data.messages.delete(asked!.id)
       }
+      // With a rolling summary of all but the newest 2,000 tokens (by an extractive
+      // summarizer that keeps the messages that are not the chat's routine questions and
+      // answers: what a model asked to keep facts would keep; no model runs here) and the
+      // facts as long-term memories.
+      const summaryStarted = performance.now()
+      const summarized = await data.context.summarize({
+        chatId: chat.id,
+        userId: user.id,
+        maxInput: 10_000_000,
+        summarize: async ({ previous, messages }) =>
+          [
+            previous ?? '',
+            ...messages.map(textOf).filter((text) => !/^(Question|Answer) \d+:/.test(text)),
+          ]
+            .filter((line) => line !== '')
+            .join('\n'),
+      })
+      const summaryMs = performance.now() - summaryStarted
+      for (const [i, [fact]] of FACTS.entries()) {
+        await data.memory.remember({
+          userId: user.id,
+          key: `fact${i}`,
+          content: fact,
+          embedding: embed(fact),
+        })
+      }
+      let remembered = 0
+      let rememberedTokens = 0
+      for (const [fact, question] of FACTS) {
+        const [asked] = await data.messages.saveUIMessages(chat.id, [
+          {
+            id: `q${Date.now()}${Math.random()}`,
+            role: 'user',
+            parts: [{ type: 'text', text: question }],
+          },
+        ])
+        const context = await data.context.build({
+          chatId: chat.id,
+          userId: user.id,
+          budget: 2000,
+          relevant: { text: question, embedding: embed(question), memories: 1, limit: 1 },
+        })
+        rememberedTokens += context.tokens.used
+        if (context.system?.includes(fact) || JSON.stringify(context.messages).includes(fact))
+          remembered++
+        await data.messages.delete(asked!.id)
+      }
       quality.push([
         `${n.toLocaleString('en')} messages`,
         `${(naiveTokens / FACTS.length).toFixed(0)} tokens, ${naiveFound}/${FACTS.length} facts`,
         `${(builtTokens / FACTS.length).toFixed(0)} tokens, ${builtFound}/${FACTS.length} facts`,
+        `${(rememberedTokens / FACTS.length).toFixed(0)} tokens, ${remembered}/${FACTS.length} facts (summary of ${summarized.summary?.messageCount ?? 0} messages, ${summarized.summary?.tokens ?? 0} tokens, made in ${(summaryMs / 1000).toFixed(1)} s)`,
       ])
       await data.chats.delete(chat.id)
     }
@@ -148,7 +198,10 @@ export async function benchContext(adminUrl: string): Promise<void> {
     console.log(
       `\nthe same five questions, each needing a fact planted deep in the chat: the last ${LAST_N} messages against context.build at a budget of 2,000 with relevant messages (averages per question)`,
     )
-    printTable(['chat', `last ${LAST_N} messages`, 'context.build'], quality)
+    printTable(
+      ['chat', `last ${LAST_N} messages`, 'context.build', 'context.build, summary and memories'],
+      quality,
+    )
   } finally {
     await pool.end()
     await data.close()

@@ -13,6 +13,7 @@ import { benchCachedReads } from './cached-reads.js'
 import { benchColdMisses } from './cold-misses.js'
 import { benchContext } from './context.js'
 import { benchConversations } from './conversations.js'
+import { benchEmbedding } from './embedding.js'
 import { benchL1Reads } from './l1-reads.js'
 import { benchPartitionedVectors } from './partitioned-vectors.js'
 import { benchPointReads } from './point-reads.js'
@@ -47,7 +48,7 @@ try {
     cache: { prefix: 'bench-l1:', l1: { enabled: true } },
   })
   try {
-    // BENCH_ONLY=cache, conversations, context, vectors, partitions, blobs, attachments, testing, replicas or before runs one part.
+    // BENCH_ONLY=cache, conversations, context, embedding, vectors, partitions, blobs, attachments, testing, replicas or before runs one part.
     const only = process.env.BENCH_ONLY
     // BENCH_BEFORE=<git ref>: the same calls through the package built at that ref, too.
     const before = process.env.BENCH_BEFORE
@@ -63,6 +64,7 @@ try {
     }
     if (!only || only === 'conversations') await benchConversations(data, url)
     if (!only || only === 'context') await benchContext(adminUrl)
+    if (!only || only === 'embedding') await benchEmbedding(adminUrl)
     if (!only || only === 'blobs') await benchBlobs(services.s3!.s3, url)
     if (!only || only === 'attachments') await benchAttachments(services.s3!.s3, url)
     if (!only || only === 'vectors') await benchVectorSearch(adminUrl)
