@@ -2,12 +2,11 @@ import { and, inArray, isNull } from 'drizzle-orm'
 import { withDatabaseErrors } from '../db/map-database-error.js'
 import { ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { validate } from '../repositories/validate.js'
+import { validateScoped } from '../repositories/validate.js'
 import type { ChatMessage } from '../schema/chat-messages.js'
 import type { ChatNote } from '../schema/chat-notes.js'
 import { chats } from '../schema/chats.js'
 import { checkedCounter } from '../tokens/token-counter.js'
-import { assertUuid } from '../util/is-uuid.js'
 import type { HybridSearchHit, HybridSearchOptions } from '../vector/vector-types.js'
 import { type BuildContextOptions, buildContextSchema } from './context-options.js'
 import { type ContextUIMessage, messageCost, uiMessagesOfRows } from './message-cost.js'
@@ -186,10 +185,7 @@ export class ContextBuilder {
   async build<M = ContextUIMessage>(options: BuildContextOptions): Promise<BuiltContext<M>> {
     const operation = 'context.build'
     const { context } = this.#parts
-    context.assertUsable(operation)
-    const wanted = validate(buildContextSchema, options, operation)
-    assertUuid(wanted.chatId, operation, 'chatId', 'the id of a chat')
-    assertUuid(wanted.userId, operation, 'userId', 'the id of a user')
+    const wanted = validateScoped(context, buildContextSchema, options, operation)
     const counter = wanted.counter ? checkedCounter(wanted.counter) : await context.tokens.counter()
     const overhead = wanted.messageOverheadTokens
 

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { withDatabaseErrors } from '../db/map-database-error.js'
 import { StratumError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { validate } from '../repositories/validate.js'
+import { validateScoped } from '../repositories/validate.js'
 import { type ChatNote, chatNotes } from '../schema/chat-notes.js'
 import { textField } from '../schema/fields.js'
 import { assertUuid } from '../util/is-uuid.js'
@@ -57,7 +57,7 @@ export class PinnedNotes {
    */
   async pin(options: PinNoteOptions): Promise<ChatNote> {
     const operation = 'context.pin'
-    const wanted = this.#checked(pinSchema, options, operation)
+    const wanted = validateScoped(this.#context, pinSchema, options, operation)
     const context = this.#context
     const counter = await context.tokens.counter()
     const tokens = counter.count(wanted.content)
@@ -93,7 +93,7 @@ export class PinnedNotes {
   /** Unpins a note of the chat; false when the chat has no such note. */
   async unpin(options: ChatOfUser & { noteId: string }): Promise<boolean> {
     const operation = 'context.unpin'
-    const wanted = this.#checked(unpinSchema, options, operation)
+    const wanted = validateScoped(this.#context, unpinSchema, options, operation)
     assertUuid(wanted.noteId, operation, 'noteId', 'the id of a note')
     const context = this.#context
     return withDatabaseErrors(operation, async () => {
@@ -109,24 +109,12 @@ export class PinnedNotes {
   /** The chat's pinned notes, in the order they were pinned. */
   async notes(options: ChatOfUser): Promise<ChatNote[]> {
     const operation = 'context.notes'
-    const wanted = this.#checked(chatOfUserSchema, options, operation)
+    const wanted = validateScoped(this.#context, chatOfUserSchema, options, operation)
     const context = this.#context
     return withDatabaseErrors(operation, async () => {
       await ownedChat(context, wanted.chatId, wanted.userId)
       return notesOfChat(context, wanted.chatId)
     })
-  }
-
-  #checked<S extends z.ZodType<ChatOfUser>>(
-    schema: S,
-    options: unknown,
-    operation: string,
-  ): z.output<S> {
-    this.#context.assertUsable(operation)
-    const wanted = validate(schema, options, operation)
-    assertUuid(wanted.chatId, operation, 'chatId', 'the id of a chat')
-    assertUuid(wanted.userId, operation, 'userId', 'the id of a user')
-    return wanted
   }
 }
 

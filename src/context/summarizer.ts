@@ -2,12 +2,11 @@ import { and, eq, lt, sql } from 'drizzle-orm'
 import { withDatabaseErrors } from '../db/map-database-error.js'
 import { ValidationError } from '../errors.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { validate } from '../repositories/validate.js'
+import { validateScoped } from '../repositories/validate.js'
 import type { ChatMessage } from '../schema/chat-messages.js'
 import { type ChatSummary, chatSummaries } from '../schema/chat-summaries.js'
 import { textField } from '../schema/fields.js'
 import { checkedCounter } from '../tokens/token-counter.js'
-import { assertUuid } from '../util/is-uuid.js'
 import { chooseFold } from './fold-choice.js'
 import { type ContextUIMessage, messageCost, uiMessagesOfRows } from './message-cost.js'
 import { ownedChatLeaf } from './owned-chat.js'
@@ -84,10 +83,7 @@ export class Summarizer {
   async summarize<M = ContextUIMessage>(options: SummarizeOptions<M>): Promise<SummarizeResult> {
     const operation = 'context.summarize'
     const context = this.#context
-    context.assertUsable(operation)
-    const wanted = validate(summarizeSchema, options, operation)
-    assertUuid(wanted.chatId, operation, 'chatId', 'the id of a chat')
-    assertUuid(wanted.userId, operation, 'userId', 'the id of a user')
+    const wanted = validateScoped(context, summarizeSchema, options, operation)
     const counter = wanted.counter ? checkedCounter(wanted.counter) : await context.tokens.counter()
     const rules = {
       counter,

@@ -199,6 +199,7 @@ export class EmbeddingQueue {
 
   /** The queue as the database has it now. */
   async status(): Promise<EmbeddingQueueStatus> {
+    this.#context.assertUsable('embeddings.status')
     return withDatabaseErrors('embeddings.status', async () => {
       const [row] = (
         await this.#context.executor.execute<{
@@ -230,6 +231,7 @@ export class EmbeddingQueue {
 
   /** Queues the messages set aside after `maxAttempts` again; resolves to how many. */
   async retryFailed(): Promise<number> {
+    this.#context.assertUsable('embeddings.retryFailed')
     return withDatabaseErrors('embeddings.retryFailed', async () => {
       const rows = await this.#context.executor.execute<{ message_id: string }>(
         sql`UPDATE ${embeddingJobs} SET failed_at = NULL, attempts = 0, run_after = now()

@@ -12,13 +12,12 @@ import {
   type SQL,
   sql,
 } from 'drizzle-orm'
-import type { z } from 'zod'
 import { withDatabaseErrors } from '../db/map-database-error.js'
 import type { EmbedTexts } from '../embedding/embed-on-write-options.js'
 import { StratumError, ValidationError } from '../errors.js'
 import { memoriesOfUserKey } from '../repositories/cache-keys.js'
 import type { RepositoryContext } from '../repositories/repository-context.js'
-import { validate } from '../repositories/validate.js'
+import { validate, validateScoped } from '../repositories/validate.js'
 import { type UserMemory, userMemories } from '../schema/user-memories.js'
 import { users } from '../schema/users.js'
 import { assertUuid } from '../util/is-uuid.js'
@@ -71,7 +70,12 @@ export class MemoryStore {
   async remember(input: RememberInput): Promise<Memory> {
     const operation = 'memory.remember'
     const context = this.#context
-    const wanted = this.#checked(rememberSchema(context.dimensions), input, operation)
+    const wanted = validateScoped(
+      this.#context,
+      rememberSchema(context.dimensions),
+      input,
+      operation,
+    )
     if (wanted.sourceMessageId !== undefined)
       assertUuid(wanted.sourceMessageId, operation, 'sourceMessageId', 'the id of a message')
     const embedding = wanted.embedding ?? (await this.#embedded(wanted.content, operation))
@@ -157,7 +161,7 @@ export class MemoryStore {
   async forget(options: { userId: string; id: string; at?: Date }): Promise<boolean> {
     const operation = 'memory.forget'
     const context = this.#context
-    const wanted = this.#checked(forgetSchema, options, operation)
+    const wanted = validateScoped(this.#context, forgetSchema, options, operation)
     assertUuid(wanted.id, operation, 'id', 'the id of a memory')
     if (wanted.at && wanted.at.getTime() > Date.now() + CLOCK_SKEW_MS) {
       throw invalidTime(operation, 'at', 'in the future')
@@ -199,7 +203,7 @@ export class MemoryStore {
   async list(options: { userId: string; at?: Date }): Promise<Memory[]> {
     const operation = 'memory.list'
     const context = this.#context
-    const wanted = this.#checked(listMemoriesSchema, options, operation)
+    const wanted = validateScoped(this.#context, listMemoriesSchema, options, operation)
     const load = () =>
       withDatabaseErrors(operation, () =>
         context.executor
@@ -225,7 +229,7 @@ export class MemoryStore {
   async history(options: { userId: string; key: string }): Promise<Memory[]> {
     const operation = 'memory.history'
     const context = this.#context
-    const wanted = this.#checked(memoryKeySchema, options, operation)
+    const wanted = validateScoped(this.#context, memoryKeySchema, options, operation)
     return withDatabaseErrors(operation, () =>
       context.executor
         .select(memoryColumns)
@@ -244,7 +248,12 @@ export class MemoryStore {
   async search(options: MemorySearchOptions): Promise<MemoryHit[]> {
     const operation = 'memory.search'
     const context = this.#context
-    const wanted = this.#checked(memorySearchSchema(context.dimensions), options, operation)
+    const wanted = validateScoped(
+      this.#context,
+      memorySearchSchema(context.dimensions),
+      options,
+      operation,
+    )
     const embedding =
       wanted.embedding ??
       (wanted.text !== undefined ? await this.#embedded(wanted.text, operation) : undefined)
@@ -275,18 +284,6 @@ export class MemoryStore {
         .orderBy(...order)
         .limit(wanted.limit),
     )
-  }
-
-  /** Refuses calls after close, validates `options`, and checks the user id. */
-  #checked<S extends z.ZodType<{ userId: string }>>(
-    schema: S,
-    options: unknown,
-    operation: string,
-  ): z.output<S> {
-    this.#context.assertUsable(operation)
-    const wanted = validate(schema, options, operation)
-    assertUuid(wanted.userId, operation, 'userId', 'the id of a user')
-    return wanted
   }
 
   async #embedded(text: string, operation: string): Promise<number[] | undefined> {

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import { ValidationError } from '../errors.js'
 import { clip } from '../util/clip.js'
 import { formatPath } from '../util/format-path.js'
+import { assertUuid } from '../util/is-uuid.js'
 
 /**
  * Parses `input` with `schema`; on failure throws `VALIDATION` listing each field path.
@@ -57,4 +58,27 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   const more =
     issue.keys.length > shown.length ? ` and ${issue.keys.length - shown.length} more` : ''
   return `unknown field(s) ${shown.join(', ')}${more}`
+}
+
+const ID_MEANINGS = { userId: 'the id of a user', chatId: 'the id of a chat' } as const
+
+/**
+ * The start of a tenant-scoped call: refuses it after close (`CLOSED`), validates `input`
+ * (`VALIDATION`), and checks that its `userId` (and `chatId`, when the schema has one) are
+ * UUIDs before any query runs.
+ * @internal
+ */
+export function validateScoped<S extends z.ZodType<{ userId: string; chatId?: string }>>(
+  context: { assertUsable: (operation: string) => void },
+  schema: S,
+  input: unknown,
+  operation: string,
+): z.output<S> {
+  context.assertUsable(operation)
+  const wanted = validate(schema, input, operation)
+  for (const key of ['chatId', 'userId'] as const) {
+    const value = (wanted as { chatId?: string; userId: string })[key]
+    if (key === 'userId' || value !== undefined) assertUuid(value, operation, key, ID_MEANINGS[key])
+  }
+  return wanted
 }

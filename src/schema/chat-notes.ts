@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core'
+import { index, integer, pgTable, text, timestamp, varchar } from 'drizzle-orm/pg-core'
 import { chatIdOfChat } from './chats.js'
 import { uuidV7Id } from './id-column.js'
 

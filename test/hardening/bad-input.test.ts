@@ -185,6 +185,19 @@ for (const backend of backends) {
         ['rateLimit', () => closing.rateLimit('k', { limit: 1, periodMs: 1000 })],
         ['users.findById', () => closing.users.findById(userId)],
         ['transaction', () => closing.transaction(async () => 1)],
+        ['context.build', () => closing.context.build({ chatId: userId, userId, budget: 100 })],
+        ['context.pin', () => closing.context.pin({ chatId: userId, userId, content: 'x' })],
+        ['context.notes', () => closing.context.notes({ chatId: userId, userId })],
+        [
+          'context.summarize',
+          () => closing.context.summarize({ chatId: userId, userId, summarize: async () => 'x' }),
+        ],
+        ['memory.remember', () => closing.memory.remember({ userId, content: 'x' })],
+        ['memory.search', () => closing.memory.search({ userId })],
+        ['memory.current', () => closing.memory.current({ userId, key: 'k' })],
+        ['embeddings.status', () => closing.embeddings.status()],
+        ['embeddings.retryFailed', () => closing.embeddings.retryFailed()],
+        ['embeddings.drain', () => closing.embeddings.drain()],
       ]
       for (const [what, call] of calls) {
         let error: unknown
